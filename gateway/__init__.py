@@ -1,0 +1,1 @@
+"""tacmesh.gateway: see ../shared/DESIGN.md; filled in by its issue."""

@@ -1,0 +1,73 @@
+"""Replay windows (SPEC.md §7.5): one per (transmitter, key epoch), 64 counters wide.
+
+A frame is accepted once: its counter must be newer than the window or inside it and not
+yet seen. The window moves only after the frame's tag has verified, so forged frames cannot
+push it forward. Counters are assigned when a frame leaves, so frames from one transmitter
+arrive nearly in order and 64 absorbs the reordering between its interfaces.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from tacmesh.protocol.errors import FrameError, Reject
+
+WINDOW = 64
+MAX_TRACKED = 4096
+
+
+class ReplayWindow:
+    __slots__ = ("bitmap", "highest")
+
+    def __init__(self) -> None:
+        self.highest = -1
+        self.bitmap = 0
+        """Bit i set: counter ``highest - i`` has been accepted."""
+
+    def check(self, counter: int) -> None:
+        if counter > self.highest:
+            return
+        offset = self.highest - counter
+        if offset >= WINDOW:
+            raise FrameError(Reject.REPLAYED, f"counter {counter} is older than the window")
+        if self.bitmap >> offset & 1:
+            raise FrameError(Reject.REPLAYED, f"counter {counter} was already accepted")
+
+    def accept(self, counter: int) -> None:
+        if counter > self.highest:
+            shift = counter - self.highest
+            self.bitmap = ((self.bitmap << shift) | 1) & ((1 << WINDOW) - 1)
+            self.highest = counter
+        else:
+            self.bitmap |= 1 << (self.highest - counter)
+
+
+class ReplayGuard:
+    """Windows for every transmitter heard, least recently heard evicted past ``capacity``.
+
+    Only direct neighbours are tracked (protection is per hop), so the bound is generous.
+    """
+
+    def __init__(self, capacity: int = MAX_TRACKED) -> None:
+        self.capacity = capacity
+        self._windows: OrderedDict[tuple[int, int], ReplayWindow] = OrderedDict()
+
+    def window(self, transmitter: int, epoch: int) -> ReplayWindow:
+        key = (transmitter, epoch)
+        win = self._windows.get(key)
+        if win is None:
+            win = self._windows[key] = ReplayWindow()
+            if len(self._windows) > self.capacity:
+                self._windows.popitem(last=False)
+        else:
+            self._windows.move_to_end(key)
+        return win
+
+    def snapshot(self) -> dict[tuple[int, int], tuple[int, int]]:
+        """(transmitter, epoch) -> (highest, bitmap), for the durable store."""
+        return {k: (w.highest, w.bitmap) for k, w in self._windows.items()}
+
+    def restore(self, state: dict[tuple[int, int], tuple[int, int]]) -> None:
+        for key, (highest, bitmap) in state.items():
+            win = self.window(*key)
+            win.highest, win.bitmap = highest, bitmap

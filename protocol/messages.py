@@ -1,0 +1,88 @@
+"""Message bodies by frame type (SPEC.md §6): encode, decode, and which need a signature.
+
+A body is what the payload holds once hop protection (and any end-to-end envelope) is
+removed: a compact layout for position/status/vitals, protobuf bytes for the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from google.protobuf.message import Message as PbMessage
+
+from tacmesh.protocol.compact import PositionReport, StatusReport, VitalSigns
+from tacmesh.protocol.crypto.certificates import Permission, parse_pb
+from tacmesh.protocol.errors import FrameError, Reject
+from tacmesh.protocol.frame_types import FrameType
+from tacmesh.protocol.pb import control_pb2, messages_pb2, security_pb2
+
+Body = PositionReport | StatusReport | VitalSigns | PbMessage
+
+_COMPACT: dict[FrameType, type[PositionReport] | type[StatusReport] | type[VitalSigns]] = {
+    FrameType.POSITION: PositionReport,
+    FrameType.STATUS: StatusReport,
+    FrameType.VITALS: VitalSigns,
+}
+
+PROTOBUF_BODIES: dict[FrameType, type[PbMessage]] = {
+    FrameType.HELLO: control_pb2.Hello,
+    FrameType.ROUTE_UPDATE: control_pb2.RouteUpdate,
+    FrameType.ROUTE_REQUEST: control_pb2.RouteRequest,
+    FrameType.CUSTODY_ACK: control_pb2.CustodyAck,
+    FrameType.CERTIFICATE: security_pb2.Signed,
+    FrameType.REVOCATION: security_pb2.Signed,
+    FrameType.KEY_UPDATE: security_pb2.Signed,
+    FrameType.MGMT_REPORT: control_pb2.MgmtReport,
+    FrameType.MGMT_CONFIG: control_pb2.MgmtConfig,
+    FrameType.SOS: messages_pb2.Sos,
+    FrameType.SOS_ACK: messages_pb2.SosAck,
+    FrameType.TEXT: messages_pb2.Text,
+    FrameType.SENSOR: messages_pb2.SensorReading,
+    FrameType.ORDER: messages_pb2.Order,
+    FrameType.ORDER_ACK: messages_pb2.OrderAck,
+    FrameType.DELIVERY_ACK: messages_pb2.DeliveryAck,
+    FrameType.BULK: messages_pb2.Bulk,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SignaturePolicy:
+    """A type that MUST be end-to-end signed, and the permission its signer needs."""
+
+    permission: Permission
+
+
+MUST_SIGN: dict[FrameType, SignaturePolicy] = {
+    FrameType.SOS: SignaturePolicy(Permission.SEND),
+    FrameType.ORDER: SignaturePolicy(Permission.ISSUE_ORDERS),
+    FrameType.MGMT_CONFIG: SignaturePolicy(Permission.REMOTE_CONFIG),
+}
+
+
+def body_class(ftype: FrameType) -> Callable[..., Body]:
+    if ftype in _COMPACT:
+        return _COMPACT[ftype]
+    if ftype in PROTOBUF_BODIES:
+        return PROTOBUF_BODIES[ftype]
+    raise ValueError(f"{ftype.name} frames have no body of their own")
+
+
+def encode_body(ftype: FrameType, body: Body) -> bytes:
+    expected = body_class(ftype)
+    if not isinstance(body, expected):  # type: ignore[arg-type]
+        raise TypeError(f"{ftype.name} takes {expected.__name__}, not {type(body).__name__}")
+    if isinstance(body, PbMessage):
+        return body.SerializeToString()
+    return body.encode()
+
+
+def decode_body(ftype: FrameType, payload: bytes) -> Body:
+    """Decode ``payload`` as the body of ``ftype``; any failure is MALFORMED_BODY or finer."""
+    compact = _COMPACT.get(ftype)
+    if compact is not None:
+        return compact.decode(payload)
+    cls = PROTOBUF_BODIES.get(ftype)
+    if cls is None:
+        raise FrameError(Reject.UNKNOWN_TYPE, f"{ftype.name} has no body")
+    return parse_pb(cls, payload, ftype.name.lower())

@@ -1,0 +1,1 @@
+"""tacmesh.sim: see ../shared/DESIGN.md; filled in by its issue."""

@@ -1,0 +1,1 @@
+"""tacmesh.uav: see ../shared/DESIGN.md; filled in by its issue."""
