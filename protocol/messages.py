@@ -19,7 +19,7 @@ from tacmesh.protocol.pb import control_pb2, messages_pb2, security_pb2
 
 Body = PositionReport | StatusReport | VitalSigns | PbMessage
 
-_COMPACT: dict[FrameType, type[PositionReport] | type[StatusReport] | type[VitalSigns]] = {
+COMPACT_BODIES: dict[FrameType, type[PositionReport] | type[StatusReport] | type[VitalSigns]] = {
     FrameType.POSITION: PositionReport,
     FrameType.STATUS: StatusReport,
     FrameType.VITALS: VitalSigns,
@@ -61,8 +61,8 @@ MUST_SIGN: dict[FrameType, SignaturePolicy] = {
 
 
 def body_class(ftype: FrameType) -> Callable[..., Body]:
-    if ftype in _COMPACT:
-        return _COMPACT[ftype]
+    if ftype in COMPACT_BODIES:
+        return COMPACT_BODIES[ftype]
     if ftype in PROTOBUF_BODIES:
         return PROTOBUF_BODIES[ftype]
     raise ValueError(f"{ftype.name} frames have no body of their own")
@@ -79,7 +79,7 @@ def encode_body(ftype: FrameType, body: Body) -> bytes:
 
 def decode_body(ftype: FrameType, payload: bytes) -> Body:
     """Decode ``payload`` as the body of ``ftype``; any failure is MALFORMED_BODY or finer."""
-    compact = _COMPACT.get(ftype)
+    compact = COMPACT_BODIES.get(ftype)
     if compact is not None:
         return compact.decode(payload)
     cls = PROTOBUF_BODIES.get(ftype)

@@ -1,0 +1,5 @@
+import sys
+
+from tacmesh.node.cli import main
+
+sys.exit(main())

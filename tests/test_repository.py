@@ -1,0 +1,69 @@
+"""Repository invariants: README and CI agree, generated code is fresh, lint and types pass."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def _run(*cmd: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    blocks = re.findall(r"```sh\n(.*?)\n```", (ROOT / "README.md").read_text(), re.S)
+    setup_and_run, setup_and_test = blocks[0], blocks[1]
+    assert "tacmesh protocol selfcheck" in setup_and_run
+    assert setup_and_test in (ROOT / ".ci" / "run").read_text()
+
+
+def test_generated_protobuf_code_is_fresh() -> None:
+    out = _run(sys.executable, "-m", "tacmesh.protocol.pb.regen", "--check")
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name, path=str(BIN))
+    if path is None:
+        pytest.fail(f"{name} is missing: install the test extra (pip install -e '.[test]')")
+    return path
+
+
+def test_ruff_lint_and_format() -> None:
+    lint = _run(_tool("ruff"), "check", ".")
+    assert lint.returncode == 0, lint.stdout
+    fmt = _run(_tool("ruff"), "format", "--check", ".")
+    assert fmt.returncode == 0, fmt.stdout
+
+
+def test_mypy_strict() -> None:
+    import os
+
+    env = dict(os.environ, MYPYPATH=str(ROOT / ".mypy"))
+    out = _run(_tool("mypy"), "-p", "tacmesh", env=env)
+    assert out.returncode == 0, out.stdout
+
+
+def test_wheel_contains_every_package_and_data(tmp_path: Path) -> None:
+    out = _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), ".")
+    assert out.returncode == 0, out.stderr
+    import zipfile
+
+    (wheel,) = tmp_path.glob("tacmesh-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for required in (
+        "tacmesh/protocol/SPEC.md",
+        "tacmesh/protocol/vectors/vectors.json",
+        "tacmesh/protocol/pb/messages_pb2.py",
+        "tacmesh/protocol/crypto/hop.py",
+        "tacmesh/node/cli/__init__.py",
+    ):
+        assert required in names, required
