@@ -86,7 +86,12 @@ def parse_address(text: str) -> int:
             return team_group(int(t[5:], 0))
         if t.startswith("role:"):
             name = t[5:]
-            return role_group(Role[name.upper()] if not name.isdigit() else Role(int(name)))
+            if not name.isdigit():
+                return role_group(Role[name.upper()])
+            number = int(name)  # any role group, as format_address writes unnamed ones
+            if number > ROLE_LAST - ROLE_BASE:
+                raise ValueError(f"role group {number} is outside 0..255")
+            return ROLE_BASE + number
         addr = int(t, 0)
     except (KeyError, ValueError) as exc:
         raise ValueError(

@@ -18,6 +18,7 @@ from tacmesh.protocol.compact import (
     StatusReport,
     VitalSigns,
 )
+from tacmesh.protocol.crypto.suite import IP_TAG_LEN, NARROWBAND_TAG_LEN
 from tacmesh.protocol.frame_types import DEFAULT_PRIORITY, FrameType
 from tacmesh.protocol.header import Header, decode_header
 from tacmesh.protocol.messages import MUST_SIGN, Body, encode_body
@@ -25,8 +26,6 @@ from tacmesh.protocol.pb import messages_pb2 as pb
 from tacmesh.protocol.vectors.generate import KEYS
 from tacmesh.protocol.vectors.mission import VectorMission
 
-NARROWBAND_TAG = 4
-UDP_TAG = 16
 REFERENCES = (
     ("meshtastic position (no integrity check)", 45),
     ("reticulum 32-byte payload, encrypted link packet", 115),
@@ -88,8 +87,8 @@ def wire_budget() -> list[BudgetRow]:
             transmitter=HANDHELD, counter=counter,
             destination=COMMAND if ftype in MUST_SIGN else 0xE012, next_hop=RELAY,
         )  # fmt: skip
-        narrow = sender.encode(header, body, tag_len=NARROWBAND_TAG)
-        udp = sender.encode(header, body, tag_len=UDP_TAG)
+        narrow = sender.encode(header, body, tag_len=NARROWBAND_TAG_LEN)
+        udp = sender.encode(header, body, tag_len=IP_TAG_LEN)
         rows.append(
             BudgetRow(
                 message=name,

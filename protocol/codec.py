@@ -65,14 +65,20 @@ class WireCodec:
         tag_len: int,
         sign: bool | None = None,
         seal_to: int | None = None,
+        now: float | None = None,
     ) -> bytes:
         """Originate a message. Types in ``MUST_SIGN`` are signed unless ``sign=False``
-        (which a peer will reject: kept for tests of that path)."""
+        (which a peer will reject: kept for tests of that path). Sealing to ``seal_to``
+        checks that node's certificate at ``now``, which is then required."""
         payload = encode_body(header.type, body)
         if sign is None:
             sign = header.type in MUST_SIGN
+        seal_key = None
+        if seal_to is not None:
+            if now is None:
+                raise ValueError("seal_to needs now, to check the recipient's certificate")
+            seal_key = self.trust.sender(seal_to, now).dh_key
         if sign or seal_to is not None:
-            seal_key = None if seal_to is None else self.trust.sender(seal_to, 0).dh_key
             payload = wrap(
                 payload,
                 self.binding(header),

@@ -30,7 +30,10 @@ def _get(msg: object, name: str) -> int | None:
 def position_to_pb(p: PositionReport, *, created_at: int) -> pb.Position:
     """``created_at``: the message's creation time (receive time minus frame age)."""
     out = pb.Position(
-        lat_e7=p.lat_e5 * 100, lon_e7=p.lon_e5 * 100, datum=int(p.datum), source=int(p.source)
+        lat_e7=p.lat_e5 * 100,
+        lon_e7=p.lon_e5 * 100,
+        datum=pb.Datum.ValueType(p.datum),
+        source=pb.FixSource.ValueType(p.source),
     )
     if p.alt_m is not None:
         out.alt_m = p.alt_m
@@ -63,7 +66,7 @@ def position_from_pb(m: pb.Position, *, now: int) -> PositionReport:
 
 
 def status_to_pb(s: StatusReport) -> pb.Status:
-    out = pb.Status(state=int(s.state))
+    out = pb.Status(state=pb.ResponderState.ValueType(s.state))
     if s.battery_pct is not None:
         out.battery_pct = s.battery_pct
     if s.air_remaining_min is not None:
@@ -81,7 +84,7 @@ def status_from_pb(m: pb.Status) -> StatusReport:
 
 
 def vitals_to_pb(v: VitalSigns) -> pb.VitalSigns:
-    out = pb.VitalSigns(motion=int(v.motion), alarm=v.alarm)
+    out = pb.VitalSigns(motion=pb.Motion.ValueType(v.motion), alarm=v.alarm)
     if v.heart_rate_bpm is not None:
         out.heart_rate_bpm = v.heart_rate_bpm
     if v.spo2_pct is not None:

@@ -27,7 +27,7 @@ class Reject(IntEnum):
     RESERVED_BITS = 5
     """A bit that MUST be zero is set."""
     BAD_FIELD = 6
-    """A field holds a value outside its range (an address of 0, a hop limit of 0...)."""
+    """A field holds a value outside its range (an address of 0, a reserved priority...)."""
     BAD_TAG = 7
     """Hop authentication tag does not verify (forged, altered or wrong mission key)."""
     UNKNOWN_EPOCH = 8

@@ -54,8 +54,10 @@ def decode_fragment(data: bytes) -> Fragment:
     b0, b1, tx, tag, index, count = _LAYOUT.unpack_from(data, 0)
     if b0 >> 6 != VERSION:
         raise FrameError(Reject.BAD_VERSION, f"version {b0 >> 6}")
-    if b0 != _B0:
+    if b0 & ~1 != _B0:
         raise FrameError(Reject.BAD_FIELD, "not a fragment frame")
+    if b0 & 1:
+        raise FrameError(Reject.RESERVED_BITS, "a fragment frame has no extension byte")
     if b1 & 0x1F:
         raise FrameError(Reject.RESERVED_BITS, f"fragment byte 1 is 0x{b1:02x}")
     if b1 >> 5 > max(Priority):

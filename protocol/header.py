@@ -99,6 +99,7 @@ def encode_header(h: Header) -> bytes:
         raise ValueError(f"hop limit {h.hop_limit} is outside 0..15")
     if not 0 <= h.counter <= MAX_COUNTER:
         raise ValueError(f"counter {h.counter} is outside 32 bits")
+    _check_addresses(h)
     if (h.origin is None) != (h.msg_id is None):
         raise ValueError("origin and msg_id travel together: set both or neither")
     ext = _ext_flags(h)
@@ -115,6 +116,18 @@ def encode_header(h: Header) -> bytes:
     if h.lifetime_s is not None:
         parts.append(encode_varint(h.lifetime_s))
     return b"".join(parts)
+
+
+def _check_addresses(h: Header) -> None:
+    """Refuse to encode what a receiver would reject (FrameError is a ValueError)."""
+    check_address(h.transmitter, what="transmitter", allow_group=False)
+    check_address(h.destination, what="destination")
+    if h.next_hop != ALL_HANDS:
+        check_address(h.next_hop, what="next hop", allow_group=False)
+    if h.origin is not None:
+        check_address(h.origin, what="origin", allow_group=False)
+    if h.msg_id is not None and not 0 <= h.msg_id <= MAX_COUNTER:
+        raise ValueError(f"msg_id {h.msg_id} is outside 32 bits")
 
 
 def _ext_flags(h: Header) -> int:

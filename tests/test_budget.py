@@ -6,19 +6,21 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tacmesh.protocol.budget import NARROWBAND_TAG, wire_budget
+from tacmesh.protocol.budget import wire_budget
 from tacmesh.protocol.compact import PositionReport
+from tacmesh.protocol.crypto.suite import NARROWBAND_TAG_LEN
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_rows_add_up() -> None:
     for row in wire_budget():
-        assert row.narrowband_bytes == row.header_bytes + (
-            row.narrowband_bytes - row.header_bytes
-        )
+        assert row.narrowband_bytes == row.header_bytes + (row.narrowband_bytes - row.header_bytes)
         overhead = 1 + 64 if row.signed else 0  # envelope mode byte + Ed25519 signature
-        assert row.narrowband_bytes == row.header_bytes + row.body_bytes + overhead + NARROWBAND_TAG
+        assert (
+            row.narrowband_bytes
+            == row.header_bytes + row.body_bytes + overhead + NARROWBAND_TAG_LEN
+        )
         assert row.udp_bytes == row.narrowband_bytes + 12
 
 

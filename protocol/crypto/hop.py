@@ -61,7 +61,9 @@ def open_frame(
     if len(data) - hlen < tag_len:
         raise FrameError(Reject.TRUNCATED, f"no room for the {tag_len}-byte tag")
     epoch = keyring.epoch_for_phase(header.key_phase)
-    window = guard.window(header.transmitter, epoch) if guard is not None else None
+    # Look the window up without creating one: a window is created (and may evict the
+    # least recently heard) only once the tag verifies, so forged frames cannot flush them.
+    window = guard.find(header.transmitter, epoch) if guard is not None else None
     if window is not None:
         window.check(header.counter)
     aead = keyring.cipher(epoch, tag_len)
@@ -70,6 +72,6 @@ def open_frame(
         payload = aead.decrypt(nonce(header.transmitter, header.counter), data[hlen:], aad)
     except InvalidTag:
         raise FrameError(Reject.BAD_TAG, f"from 0x{header.transmitter:04x}") from None
-    if window is not None:
-        window.accept(header.counter)
+    if guard is not None:
+        guard.window(header.transmitter, epoch).accept(header.counter)
     return Frame(header, payload)

@@ -36,7 +36,10 @@ class ReplayWindow:
     def accept(self, counter: int) -> None:
         if counter > self.highest:
             shift = counter - self.highest
-            self.bitmap = ((self.bitmap << shift) | 1) & ((1 << WINDOW) - 1)
+            # A jump past the window clears it: shifting by up to 2^32 bits would build a
+            # 512 MiB integer first.
+            kept = self.bitmap << shift if shift < WINDOW else 0
+            self.bitmap = (kept | 1) & ((1 << WINDOW) - 1)
             self.highest = counter
         else:
             self.bitmap |= 1 << (self.highest - counter)
@@ -51,6 +54,10 @@ class ReplayGuard:
     def __init__(self, capacity: int = MAX_TRACKED) -> None:
         self.capacity = capacity
         self._windows: OrderedDict[tuple[int, int], ReplayWindow] = OrderedDict()
+
+    def find(self, transmitter: int, epoch: int) -> ReplayWindow | None:
+        """The window if one is held, without creating it or refreshing its age."""
+        return self._windows.get((transmitter, epoch))
 
     def window(self, transmitter: int, epoch: int) -> ReplayWindow:
         key = (transmitter, epoch)

@@ -26,7 +26,13 @@ HOP_KEY_LEN = 16
 SIGNATURE_LEN = 64
 PUBLIC_KEY_LEN = 32
 SEAL_TAG_LEN = 16
-TAG_LENGTHS = (4, 8, 16)
+NARROWBAND_TAG_LEN = 4
+"""Hop tag on narrowband radios, where every forgery attempt costs airtime (SPEC.md §7.4.3)."""
+SERIAL_TAG_LEN = 8
+"""Hop tag on medium-rate serial radios."""
+IP_TAG_LEN = 16
+"""Hop tag on UDP and MQTT, where an attacker can try at line rate."""
+TAG_LENGTHS = (NARROWBAND_TAG_LEN, SERIAL_TAG_LEN, IP_TAG_LEN)
 """Hop tag lengths a bearer may be configured with (SPEC.md §7.4)."""
 
 _U32 = struct.Struct(">I")

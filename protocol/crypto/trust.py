@@ -36,13 +36,15 @@ class TrustStore:
         return cert
 
     def apply_revocation(self, data: bytes) -> Revocation:
-        """Install a revocation list if it is newer than the one held (lists are cumulative)."""
+        """Install a revocation list if it is newer than the one held (lists are cumulative).
+
+        Revoked certificates stay held, so their holder is rejected as REVOKED (not
+        UNKNOWN_SENDER) and an older certificate for the same address cannot replace them.
+        """
         rev = decode_revocation(data, self.authority, self.mission_id)
         if rev.number > self.revocation_number:
             self.revocation_number = rev.number
             self.revoked = rev.serials
-            for addr in [a for a, c in self.certificates.items() if c.serial in rev.serials]:
-                del self.certificates[addr]
         return rev
 
     def sender(self, address: int, now: float, needs: Permission = Permission.SEND) -> Certificate:
