@@ -75,6 +75,8 @@ class WireCodec:
             sign = header.type in MUST_SIGN
         seal_key = None
         if seal_to is not None:
+            if seal_to != header.destination:  # only the destination tries to open (§7.6)
+                raise ValueError(f"seal_to 0x{seal_to:04x} is not the frame's destination")
             if now is None:
                 raise ValueError("seal_to needs now, to check the recipient's certificate")
             seal_key = self.trust.sender(seal_to, now).dh_key

@@ -144,7 +144,10 @@ def open_key_update(
     mine = [w for w in body.keys if w.address == address]
     if not mine:
         return KeyUpdate(body.epoch, body.activate_at, None)
-    shared = identity.dh_key.exchange(X25519PublicKey.from_public_bytes(body.ephemeral_key))
+    try:
+        shared = identity.dh_key.exchange(X25519PublicKey.from_public_bytes(body.ephemeral_key))
+    except ValueError:  # an all-zero shared secret: a low-order point, as in e2e._unseal
+        raise FrameError(Reject.BAD_FIELD, "ephemeral key is a low-order point") from None
     aead = _wrap_key(shared, body.ephemeral_key, mission_id, body.epoch, address)
     try:
         key = aead.decrypt(_ZERO_NONCE, mine[0].wrapped, None)
