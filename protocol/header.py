@@ -82,6 +82,8 @@ class Header:
 
     def relayed(self, transmitter: int, counter: int, next_hop: int) -> Header:
         """This header as a relay sends it on: origin and message id made explicit."""
+        if self.hop_limit == 0:
+            raise ValueError("a frame received with hop limit 0 is not forwarded (SPEC.md §4.3.3)")
         return replace(
             self,
             transmitter=transmitter,
@@ -97,6 +99,8 @@ def encode_header(h: Header) -> bytes:
     """Serialise ``h``; raises ``ValueError`` if a field is out of range (a caller bug)."""
     if not 0 <= h.hop_limit <= MAX_HOP_LIMIT:
         raise ValueError(f"hop limit {h.hop_limit} is outside 0..15")
+    if h.key_phase not in (0, 1):
+        raise ValueError(f"key phase {h.key_phase} is not a bit")
     if not 0 <= h.counter <= MAX_COUNTER:
         raise ValueError(f"counter {h.counter} is outside 32 bits")
     _check_addresses(h)

@@ -196,7 +196,12 @@ def sample_bodies(m: Mission) -> dict[FrameType, Body]:
         ),
         FrameType.KEY_UPDATE: security_pb2.Signed.FromString(
             issue_key_update(
-                m.authority, epoch=1, activate_at=NOW, network_key=b"k" * 32, recipients=certs
+                m.authority,
+                epoch=1,
+                activate_at=NOW,
+                retire_previous_at=NOW + 600,
+                network_key=b"k" * 32,
+                recipients=certs,
             )
         ),
         FrameType.MGMT_REPORT: control_pb2.MgmtReport(

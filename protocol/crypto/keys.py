@@ -40,8 +40,8 @@ _ZERO_NONCE = bytes(13)
 
 
 class NetworkKeyring:
-    """Hop keys by epoch. The sender uses ``current``; a receiver accepts the epoch whose
-    low bit matches the frame's key phase among the newest two it holds."""
+    """Hop keys by epoch: the current one (used to send) and at most one other. A
+    receiver uses the newest held epoch whose low bit matches the frame's key phase."""
 
     def __init__(self, mission_id: int, network_key: bytes, epoch: int = 0) -> None:
         self.mission_id = mission_id
@@ -50,13 +50,30 @@ class NetworkKeyring:
         self.current = epoch
         self.install(epoch, network_key)
 
+    @property
+    def epochs(self) -> list[int]:
+        return sorted(self._keys)
+
     def install(self, epoch: int, network_key: bytes) -> None:
+        """Hold ``epoch``'s key beside the current one; any third epoch is dropped.
+
+        The current epoch is never dropped here, so the node can always send."""
         if len(network_key) != NETWORK_KEY_LEN:
             raise ValueError("a network key is 32 bytes")
         self._keys[epoch] = hop_key(network_key, self.mission_id, epoch)
         self._ciphers[epoch] = {}
-        for old in sorted(self._keys)[:-2]:  # keep the newest two epochs only
+        others = sorted(e for e in self._keys if e != self.current)
+        keep = {self.current, *others[-1:]}
+        for old in [e for e in self._keys if e not in keep]:
             del self._keys[old], self._ciphers[old]
+
+    def retire(self, epoch: int) -> None:
+        """Drop ``epoch``'s key (SPEC.md §7.7: at ``retire_previous_at``); from then on its
+        frames fail, which is what cuts off a device left out of the key update."""
+        if epoch == self.current:
+            raise ValueError(f"epoch {epoch} is the one this node sends with; activate another")
+        self._keys.pop(epoch, None)
+        self._ciphers.pop(epoch, None)
 
     def activate(self, epoch: int) -> None:
         if epoch not in self._keys:
@@ -84,6 +101,8 @@ class NetworkKeyring:
 class KeyUpdate:
     epoch: int
     activate_at: int
+    retire_previous_at: int
+    """When nodes drop the previous epoch's key (Unix seconds)."""
     network_key: bytes | None
     """The new key, if this node was among the recipients; ``None`` if it was cut off."""
 
@@ -98,6 +117,7 @@ def issue_key_update(
     *,
     epoch: int,
     activate_at: int,
+    retire_previous_at: int,
     network_key: bytes,
     recipients: list[Certificate],
     ephemeral: X25519PrivateKey | None = None,
@@ -118,6 +138,7 @@ def issue_key_update(
         mission_id=authority.mission_id,
         epoch=epoch,
         activate_at=activate_at,
+        retire_previous_at=retire_previous_at,
         ephemeral_key=eph_pub,
         keys=wrapped,
     )
@@ -143,7 +164,7 @@ def open_key_update(
         raise FrameError(Reject.BAD_FIELD, "key update ephemeral key must be 32 bytes")
     mine = [w for w in body.keys if w.address == address]
     if not mine:
-        return KeyUpdate(body.epoch, body.activate_at, None)
+        return KeyUpdate(body.epoch, body.activate_at, body.retire_previous_at, None)
     try:
         shared = identity.dh_key.exchange(X25519PublicKey.from_public_bytes(body.ephemeral_key))
     except ValueError:  # an all-zero shared secret: a low-order point, as in e2e._unseal
@@ -155,4 +176,4 @@ def open_key_update(
         raise FrameError(Reject.BAD_SEAL, "wrapped network key does not open") from None
     if len(key) != NETWORK_KEY_LEN:
         raise FrameError(Reject.BAD_FIELD, "wrapped network key is not 32 bytes")
-    return KeyUpdate(body.epoch, body.activate_at, key)
+    return KeyUpdate(body.epoch, body.activate_at, body.retire_previous_at, key)

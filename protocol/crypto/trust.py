@@ -32,8 +32,8 @@ class TrustStore:
         self._check_usable(cert, now)
         held = self.certificates.get(cert.address)
         if held is None or cert.serial > held.serial:
-            self.certificates[cert.address] = cert
-        return cert
+            self.certificates[cert.address] = held = cert
+        return held
 
     def apply_revocation(self, data: bytes) -> Revocation:
         """Install a revocation list if it is newer than the one held (lists are cumulative).

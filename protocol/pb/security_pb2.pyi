@@ -166,6 +166,7 @@ class KeyUpdateBody(_message.Message):
     ACTIVATE_AT_FIELD_NUMBER: _builtins.int
     EPHEMERAL_KEY_FIELD_NUMBER: _builtins.int
     KEYS_FIELD_NUMBER: _builtins.int
+    RETIRE_PREVIOUS_AT_FIELD_NUMBER: _builtins.int
     mission_id: _builtins.int
     epoch: _builtins.int
     """network key epoch this update installs"""
@@ -173,6 +174,8 @@ class KeyUpdateBody(_message.Message):
     """Unix seconds; nodes switch sending to it then"""
     ephemeral_key: _builtins.bytes
     """authority's one-time X25519 public key"""
+    retire_previous_at: _builtins.int
+    """Unix seconds; nodes drop the previous epoch's key then"""
     @_builtins.property
     def keys(self) -> _containers.RepeatedCompositeFieldContainer[Global___WrappedKey]: ...
     def __init__(
@@ -183,10 +186,11 @@ class KeyUpdateBody(_message.Message):
         activate_at: _builtins.int = ...,
         ephemeral_key: _builtins.bytes = ...,
         keys: _abc.Iterable[Global___WrappedKey] | None = ...,
+        retire_previous_at: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["activate_at", b"activate_at", "ephemeral_key", b"ephemeral_key", "epoch", b"epoch", "keys", b"keys", "mission_id", b"mission_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["activate_at", b"activate_at", "ephemeral_key", b"ephemeral_key", "epoch", b"epoch", "keys", b"keys", "mission_id", b"mission_id", "retire_previous_at", b"retire_previous_at"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -141,6 +141,7 @@ def _key_update_bytes(m: VectorMission, v: Vector) -> bytes:
         m.authority,
         epoch=v["epoch"],
         activate_at=v["activate_at"],
+        retire_previous_at=v["retire_previous_at"],
         network_key=m.network_keys[v["epoch"]],
         recipients=certs,
         ephemeral=_ephemeral(v),

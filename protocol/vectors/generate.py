@@ -207,6 +207,7 @@ def cases() -> list[dict[str, Any]]:
             "kind": "key_update",
             "epoch": 1,
             "activate_at": NOW + 600,
+            "retire_previous_at": NOW + 1200,
             "recipients": ["0x0001", "0x1200", "0x1201"],
             "ephemeral_seed": seed("ephemeral ku"),
         },

@@ -197,6 +197,7 @@ def test_newest_serial_wins(mission: Mission) -> None:
     newer = mission.issue(0x0104, Role.MEDIC, identity(67), serial=20)
     older = mission.issue(0x0104, Role.TEAM_LEADER, identity(68), serial=10)
     trust.add_certificate(newer, NOW)
-    assert trust.add_certificate(older, NOW).serial == 10  # verified and returned...
-    assert trust.sender(0x0104, NOW).role is Role.MEDIC  # ...but not held
+    # verified, but the certificate in force (the newer one) is what comes back and is held
+    assert trust.add_certificate(older, NOW).serial == 20
+    assert trust.sender(0x0104, NOW).role is Role.MEDIC
     assert reason_of(trust.sender, 0x0777, NOW) is Reject.UNKNOWN_SENDER

@@ -41,6 +41,7 @@ def issue(m: Mission, epoch: int = 1, key: bytes = KEY_1, activate_at: int = NOW
         m.authority,
         epoch=epoch,
         activate_at=activate_at,
+        retire_previous_at=activate_at + 600,
         network_key=key,
         recipients=certs(m, KEEPERS),
     )
@@ -76,8 +77,8 @@ def accepted(m: Mission, receiver: int, data: bytes) -> bool:
 def test_key_update_reaches_recipients_only(mission: Mission) -> None:
     update = issue(mission, activate_at=NOW + 60)
     for address in KEEPERS:
-        assert open_for(mission, update, address) == KeyUpdate(1, NOW + 60, KEY_1)
-    assert open_for(mission, update, HANDHELD) == KeyUpdate(1, NOW + 60, None)
+        assert open_for(mission, update, address) == KeyUpdate(1, NOW + 60, NOW + 660, KEY_1)
+    assert open_for(mission, update, HANDHELD) == KeyUpdate(1, NOW + 60, NOW + 660, None)
     # The captured device cannot take a keeper's copy by claiming its address.
     with pytest.raises(FrameError) as err:
         open_key_update(
@@ -92,7 +93,12 @@ def test_key_update_reaches_recipients_only(mission: Mission) -> None:
 
 def test_key_update_from_elsewhere_or_tampered(mission: Mission, other_mission: Mission) -> None:
     foreign = issue_key_update(
-        other_mission.authority, epoch=1, activate_at=0, network_key=KEY_1, recipients=[]
+        other_mission.authority,
+        epoch=1,
+        activate_at=0,
+        retire_previous_at=0,
+        network_key=KEY_1,
+        recipients=[],
     )
     with pytest.raises(FrameError) as err:
         open_for(mission, foreign, COMMAND_POST)
@@ -126,6 +132,11 @@ def test_previous_epoch_overlap_then_retirement(mission: Mission) -> None:
     # and so (design limitation, see the report) do the cut-off node's epoch-0 frames.
     assert accepted(m, COMMAND_POST, in_flight)
     assert accepted(m, COMMAND_POST, captured)
+    # At retire_previous_at every keeper drops epoch 0: the cut-off node's frames now fail.
+    for address in KEEPERS:
+        if address != GATEWAY:  # the gateway keeps epoch 0 until the next rotation, below
+            m.nodes[address].codec.keyring.retire(0)
+    assert reject_reason(m, COMMAND_POST, frame(m, HANDHELD, 3)) is Reject.UNKNOWN_EPOCH
 
     previous = frame(m, TEAM_RELAY, 2)  # under epoch 1
     rotate(m, 2, KEY_2)  # epoch 0 is dropped: the keyring keeps epochs 1 and 2
@@ -147,16 +158,22 @@ def test_replay_windows_are_per_epoch(mission: Mission) -> None:
     assert accepted(m, COMMAND_POST, frame(m, TEAM_RELAY, 5))  # same counter, new epoch
 
 
-def test_keyring_keeps_the_newest_two_epochs(mission: Mission) -> None:
+def test_keyring_keeps_the_current_and_the_newest_epoch(mission: Mission) -> None:
     ring = mission.keyring()
     ring.install(1, KEY_1)
     ring.install(2, KEY_1)
-    assert (ring.epoch_for_phase(0), ring.epoch_for_phase(1)) == (2, 1)
+    assert ring.epochs == [0, 2]  # 1 dropped; 0 kept because the node still sends with it
     with pytest.raises(KeyError):
-        ring.hop_key(0)
+        ring.hop_key(1)
+    ring.activate(2)
+    ring.install(1, KEY_1)
+    assert (ring.epoch_for_phase(0), ring.epoch_for_phase(1)) == (2, 1)
+    assert ring.epochs == [1, 2]
     assert ring.hop_key(2) == hop_key(KEY_1, mission.mission_id, 2) != ring.hop_key(1)
     with pytest.raises(ValueError):
         ring.activate(0)
+    with pytest.raises(ValueError):
+        ring.retire(2)  # the epoch it sends with
     with pytest.raises(ValueError):
         ring.install(3, b"short")
     ring.install(3, KEY_2)
