@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from hypothesis import given
-from hypothesis import strategies as st
+from strategies import positions, statuses, vitals
 
 from tacmesh.protocol.compact import (
-    Datum,
-    FixSource,
-    Motion,
     PositionReport,
-    ResponderState,
     StatusReport,
     VitalSigns,
 )
@@ -27,45 +23,17 @@ from tacmesh.protocol.pb import messages_pb2 as pb
 NOW = 1_790_000_000
 
 
-def _opt(low: int, high: int) -> st.SearchStrategy[int | None]:
-    return st.none() | st.integers(low, high)
-
-
-positions = st.builds(
-    PositionReport,
-    lat_e5=st.integers(-9_000_000, 9_000_000),
-    lon_e5=st.integers(-18_000_000, 18_000_000),
-    alt_m=_opt(-2000, 63534),
-    accuracy_m=_opt(0, 254),
-    heading_deg=_opt(0, 359),
-    speed_half_mps=_opt(0, 254),
-    fix_age_s=_opt(0, 254),
-    datum=st.sampled_from(Datum),
-    source=st.sampled_from(FixSource),
-)
-
-
 @given(positions)
 def test_position_survives_the_api_form(p: PositionReport) -> None:
     assert position_from_pb(position_to_pb(p, created_at=NOW), now=NOW) == p
 
 
-@given(st.builds(StatusReport, st.sampled_from(ResponderState), _opt(0, 100), _opt(0, 254)))
+@given(statuses)
 def test_status_survives_the_api_form(s: StatusReport) -> None:
     assert status_from_pb(status_to_pb(s)) == s
 
 
-@given(
-    st.builds(
-        VitalSigns,
-        heart_rate_bpm=_opt(0, 254),
-        spo2_pct=_opt(0, 100),
-        skin_temp_c=st.none() | st.integers(0, 254).map(lambda q: q / 4),
-        respiration_rpm=_opt(0, 62),
-        motion=st.sampled_from(Motion),
-        alarm=st.booleans(),
-    )
-)
+@given(vitals)
 def test_vitals_survive_the_api_form(v: VitalSigns) -> None:
     assert vitals_from_pb(vitals_to_pb(v)) == v
 
