@@ -61,3 +61,24 @@ def test_vectors_check_reports_unreadable_file(tmp_path: Path) -> None:
 def test_dissect_missing_file_says_so(args: list[str]) -> None:
     out = tacmesh(*args)
     assert out.returncode == 2 and "does not exist" in out.stderr
+
+
+def test_dissect_prints_every_frame_of_a_capture(tmp_path: Path) -> None:
+    from scapy.layers.inet import IP, UDP
+    from scapy.packet import Raw
+    from scapy.utils import wrpcap
+
+    frames = [v for v in load()["vectors"] if v["kind"] == "frame" and v["tag_len"] == 16]
+    packets = [
+        IP(src="127.0.0.1", dst="127.0.0.1")
+        / UDP(sport=4880, dport=4880)
+        / Raw(bytes.fromhex(v["hex"]))
+        for v in frames
+    ]
+    path = tmp_path / "capture.pcap"
+    wrpcap(str(path), packets)
+    out = tacmesh("protocol", "dissect", str(path))
+    assert out.returncode == 0, out.stderr
+    assert f"{len(frames)} tacmesh frame(s)" in out.stdout
+    for v in frames:
+        assert v["header"]["type"] in out.stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from tacmesh.protocol.budget import format_budget, wire_budget
@@ -97,6 +98,9 @@ def _dissect(args: argparse.Namespace) -> int:
 
     count = 0
     for frame in dissect_pcap(args.pcap, udp_port=args.port, tag_len=args.tag_len):
+        if count == 0:  # frame times are Unix seconds, as tcpdump -tt shows them
+            start = datetime.fromtimestamp(frame.time, UTC).isoformat(timespec="seconds")
+            print(f"capture starts {start}")
         print(format_frame(frame))
         count += 1
     print(f"{count} tacmesh frame(s) in {args.pcap}")
