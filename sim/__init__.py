@@ -1,1 +1,1 @@
-"""tacmesh.sim: see ../shared/DESIGN.md; filled in by its issue."""
+"""tacmesh.sim: the network simulator (virtual time, the same engines as the daemons)."""

@@ -184,9 +184,11 @@ def sample_bodies(m: Mission) -> dict[FrameType, Body]:
         ),
         FrameType.ROUTE_UPDATE: control_pb2.RouteUpdate(
             interval_ms=5000,
-            routes=[control_pb2.RouteEntry(prefix=0x1200, prefix_len=8, metric=0xFFFF)],
+            routes=[control_pb2.RouteEntry(prefix=0x1200, host_bits=8, metric=0xFFFF)],
         ),
-        FrameType.ROUTE_REQUEST: control_pb2.RouteRequest(prefix=0x1200, prefix_len=8, seqno=3),
+        FrameType.ROUTE_REQUEST: control_pb2.RouteRequest(
+            routes=[control_pb2.WantedRoute(prefix=0x1200, host_bits=8, seqno=3)], hop_count=4
+        ),
         FrameType.CUSTODY_ACK: control_pb2.CustodyAck(
             refs=[ref], result=control_pb2.CUSTODY_DUPLICATE
         ),

@@ -64,7 +64,10 @@ Global___HeardNeighbour: _TypeAlias = HeardNeighbour  # noqa: Y015
 
 @_typing.final
 class Hello(_message.Message):
-    """Link sensing (SPEC.md §8.1). Sent to next hop 0xFFFF, hop limit 0."""
+    """Link sensing (SPEC.md §8.1). Sent to next hop 0xFFFF, hop limit 0.
+    A "full" hello carries interval_ms and the heard list; the others carry only seqno, so
+    frequent hellos stay small (SPEC.md §8.1).
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -75,7 +78,7 @@ class Hello(_message.Message):
     ROLE_FIELD_NUMBER: _builtins.int
     ENDURANCE_S_FIELD_NUMBER: _builtins.int
     seqno: _builtins.int
-    """increments per hello on this interface"""
+    """increments per hello on this interface (16-bit modular)"""
     interval_ms: _builtins.int
     """the sender's hello interval on this interface"""
     departure_in_s: _builtins.int
@@ -106,19 +109,23 @@ Global___Hello: _TypeAlias = Hello  # noqa: Y015
 
 @_typing.final
 class RouteEntry(_message.Message):
+    """Field choices keep a host route (the common case) to about 9 bytes: host_bits is 0 and
+    router_id is omitted when the originator is the prefix's base address.
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PREFIX_FIELD_NUMBER: _builtins.int
-    PREFIX_LEN_FIELD_NUMBER: _builtins.int
+    HOST_BITS_FIELD_NUMBER: _builtins.int
     ROUTER_ID_FIELD_NUMBER: _builtins.int
     SEQNO_FIELD_NUMBER: _builtins.int
     METRIC_FIELD_NUMBER: _builtins.int
     prefix: _builtins.int
     """address block base"""
-    prefix_len: _builtins.int
-    """0..16"""
+    host_bits: _builtins.int
+    """16 - prefix length: 0 for a single node"""
     router_id: _builtins.int
-    """node that originates the route"""
+    """node that originates the route; 0 = the prefix base"""
     seqno: _builtins.int
     """originator's sequence number (16-bit modular)"""
     metric: _builtins.int
@@ -127,14 +134,14 @@ class RouteEntry(_message.Message):
         self,
         *,
         prefix: _builtins.int = ...,
-        prefix_len: _builtins.int = ...,
+        host_bits: _builtins.int = ...,
         router_id: _builtins.int = ...,
         seqno: _builtins.int = ...,
         metric: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["metric", b"metric", "prefix", b"prefix", "prefix_len", b"prefix_len", "router_id", b"router_id", "seqno", b"seqno"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["host_bits", b"host_bits", "metric", b"metric", "prefix", b"prefix", "router_id", b"router_id", "seqno", b"seqno"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -166,29 +173,56 @@ class RouteUpdate(_message.Message):
 Global___RouteUpdate: _TypeAlias = RouteUpdate  # noqa: Y015
 
 @_typing.final
-class RouteRequest(_message.Message):
+class WantedRoute(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     PREFIX_FIELD_NUMBER: _builtins.int
-    PREFIX_LEN_FIELD_NUMBER: _builtins.int
+    HOST_BITS_FIELD_NUMBER: _builtins.int
     SEQNO_FIELD_NUMBER: _builtins.int
-    HOP_COUNT_FIELD_NUMBER: _builtins.int
     prefix: _builtins.int
-    prefix_len: _builtins.int
+    host_bits: _builtins.int
+    """16 - prefix length"""
     seqno: _builtins.int
-    """requested minimum seqno, 0 = any"""
-    hop_count: _builtins.int
+    """wanted seqno (16-bit modular): this one or newer"""
     def __init__(
         self,
         *,
         prefix: _builtins.int = ...,
-        prefix_len: _builtins.int = ...,
+        host_bits: _builtins.int = ...,
         seqno: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["host_bits", b"host_bits", "prefix", b"prefix", "seqno", b"seqno"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WantedRoute: _TypeAlias = WantedRoute  # noqa: Y015
+
+@_typing.final
+class RouteRequest(_message.Message):
+    """Sent when a node loses its last feasible route to prefixes, or before a neighbour it
+    routes through departs: asks for newer seqnos (SPEC.md §8.2). One request carries every
+    prefix wanted in one processing step.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROUTES_FIELD_NUMBER: _builtins.int
+    HOP_COUNT_FIELD_NUMBER: _builtins.int
+    hop_count: _builtins.int
+    """hops the request may still be forwarded toward the source"""
+    @_builtins.property
+    def routes(self) -> _containers.RepeatedCompositeFieldContainer[Global___WantedRoute]: ...
+    def __init__(
+        self,
+        *,
+        routes: _abc.Iterable[Global___WantedRoute] | None = ...,
         hop_count: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["hop_count", b"hop_count", "prefix", b"prefix", "prefix_len", b"prefix_len", "seqno", b"seqno"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["hop_count", b"hop_count", "routes", b"routes"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -136,11 +136,21 @@ BODIES: list[tuple[str, dict[str, Any]]] = [
         {
             "interval_ms": 4000,
             "routes": [
-                {"prefix": 0x1200, "prefix_len": 8, "router_id": 0x1200, "seqno": 5, "metric": 256}
+                {"prefix": 0x1200, "host_bits": 8, "seqno": 5, "metric": 256},
+                {"prefix": 0x0A01, "seqno": 9, "metric": 384},
             ],
         },
     ),
-    ("ROUTE_REQUEST", {"prefix": 0x1201, "prefix_len": 16, "seqno": 6, "hop_count": 3}),
+    (
+        "ROUTE_REQUEST",
+        {
+            "routes": [
+                {"prefix": 0x1201, "seqno": 6},
+                {"prefix": 0x2000, "host_bits": 8, "seqno": 2},
+            ],
+            "hop_count": 3,
+        },
+    ),
     ("CUSTODY_ACK", {"refs": [{"origin": 0x1201, "msg_id": 1001}]}),
     (
         "MGMT_REPORT",

@@ -1,0 +1,71 @@
+"""Per-node and per-interface parameters of the engines, with the defaults of SPEC.md §8."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from tacmesh.protocol.addresses import Prefix
+from tacmesh.protocol.crypto.suite import IP_TAG_LEN, NARROWBAND_TAG_LEN
+
+
+class Jitter(Protocol):
+    """Injected randomness (``random.Random`` fits): the engines never seed their own."""
+
+    def random(self) -> float: ...
+
+
+COST_IP = 96
+"""Wired-like IP links (Ethernet, good Wi-Fi mesh, private LTE)."""
+COST_AIR = 128
+"""UAV air-to-ground line of sight."""
+COST_NARROWBAND = 512
+COST_SATELLITE = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class InterfaceConfig:
+    name: str
+    tag_len: int = IP_TAG_LEN
+    mtu: int = 1200
+    cost: int = COST_IP
+    """Base cost of one hop on this interface; link quality multiplies it."""
+    hello_interval_s: float = 0.5
+    dead_after_intervals: float = 2.5
+    """A neighbour silent this many of its hello intervals is lost (SPEC.md §8.1)."""
+    heard_every: int = 8
+    """Carry the heard-neighbour list in every n-th hello only: it is most of a hello's size."""
+
+    @classmethod
+    def narrowband(cls, name: str, mtu: int = 222) -> InterfaceConfig:
+        """A LoRa-class link: short tag, sparse hellos, high cost."""
+        return cls(
+            name=name,
+            tag_len=NARROWBAND_TAG_LEN,
+            mtu=mtu,
+            cost=COST_NARROWBAND,
+            hello_interval_s=30.0,
+            dead_after_intervals=3.5,
+            heard_every=1,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class NodeConfig:
+    address: int
+    interfaces: tuple[InterfaceConfig, ...]
+    prefixes: tuple[Prefix, ...] = ()
+    """Address blocks this node announces besides its own address (a gateway's teams)."""
+    update_interval_s: float = 90.0
+    """Full routing table resent this often; changes go out at once (triggered updates)."""
+    hop_limit: int = 8
+    pending_limit: int = 256
+    """Messages held while no route exists (store-and-forward lives in custody.py)."""
+    groups: frozenset[int] = field(default_factory=frozenset)
+    """Group addresses (team, role) this node belongs to, besides all-hands."""
+
+    def interface(self, name: str) -> InterfaceConfig:
+        for iface in self.interfaces:
+            if iface.name == name:
+                return iface
+        raise KeyError(f"no interface named {name!r}")

@@ -1,0 +1,215 @@
+"""The control plane of one node: hellos, routing updates and route requests (SPEC.md §8).
+
+It decides what control messages to send and when; ``node.py`` frames and protects them.
+Changes are batched within one processing step, so a burst of news leaves as one update.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from google.protobuf.message import Message as PbMessage
+
+from tacmesh.protocol.addresses import ALL_HANDS, Prefix
+from tacmesh.protocol.engine.config import InterfaceConfig, Jitter, NodeConfig
+from tacmesh.protocol.engine.neighbours import (
+    INFINITY,
+    Neighbour,
+    NeighbourKey,
+    NeighbourTable,
+    link_cost,
+)
+from tacmesh.protocol.engine.routing import SEQNO_MOD, RoutingTable
+from tacmesh.protocol.frame_types import FrameType
+from tacmesh.protocol.pb import control_pb2
+
+ROUTE_HOLD_INTERVALS = 3.5
+"""Learned routes not refreshed for this many update intervals are dropped."""
+REQUEST_HOPS = 16
+ENTRY_BUDGET_BYTES = 80
+"""Room kept in an update frame for header, tag and protobuf framing."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    interface: str
+    type: FrameType
+    body: PbMessage
+    next_hop: int = ALL_HANDS
+
+
+@dataclass(slots=True)
+class _LinkState:
+    next_hello: float
+    hello_seqno: int = 0
+    since_full: int = 0
+    full_due: bool = True
+
+
+class ControlPlane:
+    def __init__(self, config: NodeConfig, rng: Jitter, now: float) -> None:
+        self.config = config
+        self.rng = rng
+        self.interfaces = {i.name: i for i in config.interfaces}
+        self.neighbours = NeighbourTable(config.address)
+        self.routing = RoutingTable(config.address, config.prefixes)
+        self.links = {
+            i.name: _LinkState(now + i.hello_interval_s * rng.random()) for i in config.interfaces
+        }
+        self.next_update = now + config.update_interval_s * (0.5 + 0.5 * rng.random())
+        self._changed: set[Prefix] = set()
+        self._outgoing: list[Outgoing] = []
+        self._asking: dict[Prefix, int] = {}
+        """Seqno requests gathered in this step, sent as one RouteRequest."""
+        self.departure_at: float | None = None
+        """When this node leaves (announced in every hello from then on)."""
+
+    def _jitter(self, interval: float, spread: float = 0.25) -> float:
+        """Periodic sends are spread so that neighbours do not fall into step."""
+        return interval * (1 - spread * self.rng.random())
+
+    # -- inputs ------------------------------------------------------------------------
+
+    def on_hello(self, now: float, iface_name: str, sender: int, hello: control_pb2.Hello) -> None:
+        iface = self.interfaces[iface_name]
+        old = self.neighbours.get((iface_name, sender))
+        before = INFINITY if old is None else link_cost(iface, old)
+        was_departing = old is not None and old.departure_at is not None
+        n, cost_changed = self.neighbours.on_hello(now, iface, sender, hello)
+        if old is None:
+            self.links[iface_name].full_due = True  # tell the newcomer at once that we hear it
+        if cost_changed:
+            self._changed |= self.routing.on_cost(n.key, link_cost(iface, n))
+            if before >= INFINITY:  # the link just became usable both ways: share our table
+                self._send_table(iface_name)
+        if n.departure_at is not None and not was_departing:
+            self._make_before_break(n)
+
+    def _make_before_break(self, n: Neighbour) -> None:
+        """A neighbour will leave: ask now for fresh seqnos of every route through it, so
+        that routes around it become feasible while it still forwards (SPEC.md §8.3)."""
+        for prefix, sel in self.routing.selected.items():
+            if sel.via == n.key:
+                self._request(prefix, (sel.seqno + 1) % SEQNO_MOD)
+
+    def depart(self, now: float, in_s: float) -> None:
+        """This node will leave in ``in_s`` seconds: say so in every hello, starting now."""
+        self.departure_at = now + in_s
+        for name, link in self.links.items():
+            link.full_due = True
+            self._hello(name, link, now)
+
+    def on_update(
+        self, now: float, iface_name: str, sender: int, update: control_pb2.RouteUpdate
+    ) -> None:
+        n = self.neighbours.get((iface_name, sender))
+        if n is None:
+            return  # not a neighbour yet: its hello will bring a full table our way
+        cost = link_cost(self.interfaces[iface_name], n)
+        self._changed |= self.routing.on_update(now, n.key, cost, list(update.routes))
+
+    def on_request(self, req: control_pb2.RouteRequest) -> None:
+        """Answer what we can with an update; pass the rest on toward each source."""
+        onward: dict[NeighbourKey, list[control_pb2.WantedRoute]] = {}
+        for wanted in req.routes:
+            try:
+                prefix = Prefix(wanted.prefix, 16 - wanted.host_bits)
+            except ValueError:
+                continue
+            if self.routing.on_request(prefix, wanted.seqno % SEQNO_MOD):
+                self._changed |= set(self.routing.own) if prefix in self.routing.own else {prefix}
+                continue
+            sel = self.routing.selected.get(prefix)
+            if req.hop_count > 1 and sel is not None and sel.via is not None:
+                onward.setdefault(sel.via, []).append(wanted)
+        for (iface, neighbour), routes in onward.items():
+            fwd = control_pb2.RouteRequest(routes=routes, hop_count=req.hop_count - 1)
+            self._outgoing.append(Outgoing(iface, FrameType.ROUTE_REQUEST, fwd, neighbour))
+
+    def link_down(self, iface_name: str, neighbour: int | None) -> None:
+        for n in self.neighbours.drop(iface_name, neighbour):
+            self._lost(n)
+
+    def _lost(self, n: Neighbour) -> None:
+        self._changed |= self.routing.on_neighbour_lost(n.key)
+
+    # -- time --------------------------------------------------------------------------
+
+    def tick(self, now: float) -> None:
+        for n in self.neighbours.expire(now, self.interfaces):
+            self._lost(n)
+        for name, link in self.links.items():
+            if now >= link.next_hello:
+                self._hello(name, link, now)
+                # Little spread on hellos: their spacing is what loss detection counts on.
+                link.next_hello = now + self._jitter(self.interfaces[name].hello_interval_s, 0.1)
+        if now >= self.next_update:
+            hold = ROUTE_HOLD_INTERVALS * self.config.update_interval_s
+            self._changed |= self.routing.expire(now, hold)
+            self.routing.forget_retractions()
+            for name in self.interfaces:
+                self._send_table(name)
+            self.next_update = now + self._jitter(self.config.update_interval_s)
+
+    def next_deadline(self) -> float:
+        times = [link.next_hello for link in self.links.values()] + [self.next_update]
+        expiry = self.neighbours.next_expiry(self.interfaces)
+        return min(times) if expiry is None else min(*times, expiry)
+
+    # -- outputs -----------------------------------------------------------------------
+
+    def take(self) -> list[Outgoing]:
+        """Everything to send now: queued messages, then triggered updates and requests."""
+        if self._changed:
+            changed, self._changed = self._changed, set()
+            for body in self._chunks(changed):
+                for name in self.interfaces:
+                    self._outgoing.append(Outgoing(name, FrameType.ROUTE_UPDATE, body))
+            for prefix in changed & set(self.routing.wanted):
+                self._asking[prefix] = self.routing.wanted[prefix]
+        if self._asking:
+            req = control_pb2.RouteRequest(
+                routes=[
+                    control_pb2.WantedRoute(prefix=p.base, host_bits=16 - p.length, seqno=s)
+                    for p, s in sorted(self._asking.items(), key=lambda i: i[0].base)
+                ],
+                hop_count=REQUEST_HOPS,
+            )
+            self._asking = {}
+            for name in self.interfaces:
+                self._outgoing.append(Outgoing(name, FrameType.ROUTE_REQUEST, req))
+        out, self._outgoing = self._outgoing, []
+        return out
+
+    def _request(self, prefix: Prefix, seqno: int) -> None:
+        self._asking[prefix] = seqno
+
+    def _hello(self, name: str, link: _LinkState, now: float) -> None:
+        iface: InterfaceConfig = self.interfaces[name]
+        link.hello_seqno = (link.hello_seqno + 1) % SEQNO_MOD
+        hello = control_pb2.Hello(seqno=link.hello_seqno)
+        if self.departure_at is not None:
+            hello.departure_in_s = max(1, round(self.departure_at - now))
+        link.since_full += 1
+        if link.full_due or link.since_full >= iface.heard_every:
+            hello.interval_ms = round(iface.hello_interval_s * 1000)
+            hello.heard.extend(self.neighbours.heard_list(name))
+            link.since_full, link.full_due = 0, False
+        self._outgoing.append(Outgoing(name, FrameType.HELLO, hello))
+
+    def _send_table(self, name: str) -> None:
+        for body in self._chunks(None):
+            self._outgoing.append(Outgoing(name, FrameType.ROUTE_UPDATE, body))
+
+    def _chunks(self, prefixes: set[Prefix] | None) -> list[control_pb2.RouteUpdate]:
+        """Split an update so that each frame fits the smallest MTU of this node."""
+        room = min(i.mtu for i in self.interfaces.values()) - ENTRY_BUDGET_BYTES
+        bodies, current = [], control_pb2.RouteUpdate()
+        for entry in self.routing.entries(prefixes):
+            if current.routes and current.ByteSize() + entry.ByteSize() + 2 > room:
+                bodies.append(current)
+                current = control_pb2.RouteUpdate()
+            current.routes.append(entry)
+        if current.routes:
+            bodies.append(current)
+        return bodies

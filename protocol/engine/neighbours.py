@@ -1,0 +1,136 @@
+"""Link sensing (SPEC.md §8.1): who we hear, who hears us, and what a hop to them costs.
+
+Reception quality is the share of a neighbour's last 16 hellos that arrived, counted from
+the gaps in their sequence numbers. Transmission quality is what the neighbour reports
+hearing from us in the heard list of its hellos; until it does, the link is one-way and
+unusable. A neighbour is lost when it has been silent for ``dead_after_intervals`` of its
+hello intervals, or at once when the link reports down.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tacmesh.protocol.engine.config import InterfaceConfig
+from tacmesh.protocol.pb import control_pb2
+
+HISTORY = 16
+SEQNO_MOD = 1 << 16
+INFINITY = 0xFFFF
+
+NeighbourKey = tuple[str, int]
+"""(interface name, neighbour address)."""
+
+
+@dataclass(slots=True)
+class Neighbour:
+    interface: str
+    address: int
+    last_heard: float
+    interval_s: float
+    last_seqno: int
+    history: int = 1
+    """Bit i set: the hello i hellos ago arrived."""
+    heard_count: int = 1
+    tx_quality: int = 0
+    """0..255: share of our hellos the neighbour reports hearing."""
+    departure_at: float | None = None
+    """When the neighbour announced it will leave (a UAV returning, a battery running out)."""
+
+    @property
+    def key(self) -> NeighbourKey:
+        return (self.interface, self.address)
+
+    @property
+    def rx_quality(self) -> int:
+        """0..255: share of the neighbour's recent hellos we received."""
+        window = min(self.heard_count, HISTORY)
+        return min(255, 255 * bin(self.history & ((1 << window) - 1)).count("1") // window)
+
+    def heard(self, now: float, seqno: int) -> None:
+        gap = (seqno - self.last_seqno) % SEQNO_MOD
+        if gap == 0 or gap > SEQNO_MOD // 2:
+            return  # a duplicate or a restart: keep the history
+        shift = min(gap, HISTORY)
+        self.history = ((self.history << shift) | 1) & ((1 << HISTORY) - 1)
+        self.heard_count += shift
+        self.last_seqno = seqno
+        self.last_heard = now
+
+    def dead_at(self, iface: InterfaceConfig) -> float:
+        return self.last_heard + iface.dead_after_intervals * self.interval_s
+
+
+DEPARTING_PENALTY = 16
+"""A departing neighbour's hops cost this many times more: still usable, never preferred."""
+
+
+def link_cost(iface: InterfaceConfig, n: Neighbour) -> int:
+    """The cost of one hop: the interface's base cost times the expected transmissions."""
+    if n.tx_quality == 0 or n.rx_quality == 0:
+        return INFINITY
+    etx = (255 * 255) / (n.rx_quality * n.tx_quality)
+    penalty = DEPARTING_PENALTY if n.departure_at is not None else 1
+    return min(INFINITY - 1, round(iface.cost * etx * penalty))
+
+
+class NeighbourTable:
+    def __init__(self, address: int) -> None:
+        self.address = address
+        self._by_key: dict[NeighbourKey, Neighbour] = {}
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(list(self._by_key.values()))
+
+    def get(self, key: NeighbourKey) -> Neighbour | None:
+        return self._by_key.get(key)
+
+    def on_hello(
+        self, now: float, iface: InterfaceConfig, sender: int, hello: control_pb2.Hello
+    ) -> tuple[Neighbour, bool]:
+        """Record a hello; return the neighbour and whether its usability or cost changed."""
+        key = (iface.name, sender)
+        n = self._by_key.get(key)
+        interval = hello.interval_ms / 1000 if hello.interval_ms else iface.hello_interval_s
+        if n is None:
+            n = Neighbour(iface.name, sender, now, interval, hello.seqno % SEQNO_MOD)
+            self._by_key[key] = n
+            before = INFINITY
+        else:
+            before = link_cost(iface, n)
+            n.heard(now, hello.seqno % SEQNO_MOD)
+            n.interval_s = interval
+            n.last_heard = now
+        if hello.heard or hello.interval_ms:  # a full hello: its heard list is authoritative
+            n.tx_quality = next((h.rx_quality for h in hello.heard if h.address == self.address), 0)
+        if hello.departure_in_s:
+            n.departure_at = now + hello.departure_in_s
+        return n, link_cost(iface, n) != before
+
+    def expire(self, now: float, interfaces: dict[str, InterfaceConfig]) -> list[Neighbour]:
+        lost = [n for n in self._by_key.values() if now >= n.dead_at(interfaces[n.interface])]
+        for n in lost:
+            del self._by_key[n.key]
+        return lost
+
+    def drop(self, interface: str, address: int | None = None) -> list[Neighbour]:
+        """Link-down: forget one neighbour, or every neighbour on the interface."""
+        lost = [
+            n
+            for n in self._by_key.values()
+            if n.interface == interface and (address is None or n.address == address)
+        ]
+        for n in lost:
+            del self._by_key[n.key]
+        return lost
+
+    def next_expiry(self, interfaces: dict[str, InterfaceConfig]) -> float | None:
+        times = [n.dead_at(interfaces[n.interface]) for n in self._by_key.values()]
+        return min(times) if times else None
+
+    def heard_list(self, interface: str) -> list[control_pb2.HeardNeighbour]:
+        return [
+            control_pb2.HeardNeighbour(address=n.address, rx_quality=n.rx_quality)
+            for n in self._by_key.values()
+            if n.interface == interface
+        ]

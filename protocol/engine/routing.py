@@ -1,0 +1,212 @@
+"""Distance-vector routing with feasibility (SPEC.md §8.2), after Babel (RFC 8966).
+
+Loop-freedom at all times comes from the feasibility condition: a node accepts a route
+from a neighbour only if the neighbour's advertised metric is smaller than the best metric
+this node has itself advertised for that source and sequence number (its feasibility
+distance), or if the sequence number is newer. When a node loses its last feasible route
+it retracts, and asks the source for a newer sequence number; the source bumps it, and
+the new number makes a fresh route feasible everywhere.
+
+This module is pure bookkeeping; ``node.py`` turns its results into frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tacmesh.protocol.addresses import Prefix
+from tacmesh.protocol.engine.neighbours import INFINITY, NeighbourKey
+from tacmesh.protocol.pb import control_pb2
+
+SEQNO_MOD = 1 << 16
+
+
+def seqno_newer(a: int, b: int) -> bool:
+    """``a`` is after ``b`` in 16-bit modular order."""
+    return a != b and (a - b) % SEQNO_MOD < SEQNO_MOD // 2
+
+
+@dataclass(slots=True)
+class LearnedRoute:
+    prefix: Prefix
+    router_id: int
+    seqno: int
+    advertised: int
+    """The neighbour's metric, as it announced it."""
+    via: NeighbourKey
+    link_cost: int
+    refreshed_at: float
+
+    @property
+    def metric(self) -> int:
+        if self.advertised >= INFINITY or self.link_cost >= INFINITY:
+            return INFINITY
+        return min(INFINITY - 1, self.advertised + self.link_cost)
+
+
+@dataclass(frozen=True, slots=True)
+class Selected:
+    """The route a node uses and advertises for a prefix."""
+
+    prefix: Prefix
+    router_id: int
+    seqno: int
+    metric: int
+    via: NeighbourKey | None
+    """None for a prefix this node originates."""
+
+
+class RoutingTable:
+    def __init__(self, address: int, prefixes: tuple[Prefix, ...]) -> None:
+        self.address = address
+        self.seqno = 0
+        self.own = (Prefix(address, 16), *prefixes)
+        self.learned: dict[tuple[Prefix, NeighbourKey], LearnedRoute] = {}
+        self.selected: dict[Prefix, Selected] = {
+            p: Selected(p, address, 0, 0, None) for p in self.own
+        }
+        self.feasibility: dict[tuple[Prefix, int], tuple[int, int]] = {}
+        """(prefix, router id) -> (seqno, metric) this node advertised best."""
+        self.wanted: dict[Prefix, int] = {}
+        """Prefixes lost and the seqno asked for, until a route comes back."""
+
+    # -- inputs ------------------------------------------------------------------------
+
+    def on_update(
+        self, now: float, via: NeighbourKey, cost: int, entries: list[control_pb2.RouteEntry]
+    ) -> set[Prefix]:
+        """Record a neighbour's advertisements; return the prefixes whose selection changed."""
+        touched = set()
+        for e in entries:
+            prefix = _prefix(e)
+            if prefix is None or prefix in self.own:
+                continue
+            router = e.router_id or prefix.base
+            key = (prefix, via)
+            if e.metric >= INFINITY:
+                self.learned.pop(key, None)
+            else:
+                self.learned[key] = LearnedRoute(
+                    prefix, router, e.seqno % SEQNO_MOD, e.metric, via, cost, now
+                )
+            touched.add(prefix)
+        return {p for p in touched if self._select(p)}
+
+    def on_cost(self, via: NeighbourKey, cost: int) -> set[Prefix]:
+        touched = set()
+        for (prefix, key), route in self.learned.items():
+            if key == via and route.link_cost != cost:
+                route.link_cost = cost
+                touched.add(prefix)
+        return {p for p in touched if self._select(p)}
+
+    def on_neighbour_lost(self, via: NeighbourKey) -> set[Prefix]:
+        gone = [k for k in self.learned if k[1] == via]
+        for k in gone:
+            del self.learned[k]
+        return {p for p in {k[0] for k in gone} if self._select(p)}
+
+    def expire(self, now: float, hold_s: float) -> set[Prefix]:
+        """Drop routes no update has refreshed for ``hold_s`` (a neighbour that went quiet
+        about a prefix without retracting it)."""
+        stale = [k for k, r in self.learned.items() if now - r.refreshed_at >= hold_s]
+        for k in stale:
+            del self.learned[k]
+        return {p for p in {k[0] for k in stale} if self._select(p)}
+
+    def on_request(self, prefix: Prefix, seqno: int) -> bool:
+        """A neighbour lost ``prefix`` and asks for ``seqno`` or newer. True if this node can
+        answer with an update (it has such a route, bumping its own seqno if it originates
+        the prefix); False if the request must travel on toward the source."""
+        if prefix in self.own:
+            if seqno_newer(seqno, self.seqno):
+                self.seqno = seqno
+                for p in self.own:
+                    self.selected[p] = Selected(p, self.address, self.seqno, 0, None)
+            return True
+        sel = self.selected.get(prefix)
+        return sel is not None and sel.metric < INFINITY and not seqno_newer(seqno, sel.seqno)
+
+    # -- selection ---------------------------------------------------------------------
+
+    def _feasible(self, r: LearnedRoute) -> bool:
+        fd = self.feasibility.get((r.prefix, r.router_id))
+        if fd is None:
+            return True
+        fd_seqno, fd_metric = fd
+        return seqno_newer(r.seqno, fd_seqno) or (r.seqno == fd_seqno and r.advertised < fd_metric)
+
+    def _select(self, prefix: Prefix) -> bool:
+        """Choose the best feasible route; True if what we advertise for ``prefix`` changed."""
+        old = self.selected.get(prefix)
+        candidates = [
+            r
+            for (p, _), r in self.learned.items()
+            if p == prefix and r.metric < INFINITY and self._feasible(r)
+        ]
+        best = min(candidates, key=lambda r: (r.metric, r.via), default=None)
+        if best is None:
+            if old is None or old.metric >= INFINITY:
+                return False
+            # Keep advertising the loss (a retraction) with the old seqno until it is forgotten.
+            self.selected[prefix] = Selected(prefix, old.router_id, old.seqno, INFINITY, None)
+            self.wanted[prefix] = (old.seqno + 1) % SEQNO_MOD
+            return True
+        new = Selected(prefix, best.router_id, best.seqno, best.metric, best.via)
+        self._raise_feasibility(new)
+        self.wanted.pop(prefix, None)
+        self.selected[prefix] = new
+        return old is None or (old.router_id, old.seqno, old.metric, old.via) != (
+            new.router_id,
+            new.seqno,
+            new.metric,
+            new.via,
+        )
+
+    def _raise_feasibility(self, s: Selected) -> None:
+        key = (s.prefix, s.router_id)
+        fd = self.feasibility.get(key)
+        if fd is None or seqno_newer(s.seqno, fd[0]) or (s.seqno == fd[0] and s.metric < fd[1]):
+            self.feasibility[key] = (s.seqno, s.metric)
+
+    # -- outputs -----------------------------------------------------------------------
+
+    def lookup(self, address: int) -> Selected | None:
+        """Longest-prefix match among usable routes (own prefixes included)."""
+        best: Selected | None = None
+        for prefix, sel in self.selected.items():
+            usable = sel.metric < INFINITY and prefix.contains(address)
+            if usable and (best is None or prefix.length > best.prefix.length):
+                best = sel
+        return best
+
+    def entries(self, prefixes: set[Prefix] | None = None) -> list[control_pb2.RouteEntry]:
+        """What to advertise: every selected route, or only ``prefixes``."""
+        chosen = (
+            self.selected.values() if prefixes is None else [self.selected[p] for p in prefixes]
+        )
+        return [_entry(s) for s in sorted(chosen, key=lambda s: (s.prefix.base, s.prefix.length))]
+
+    def forget_retractions(self) -> None:
+        """Drop losses already announced, so the table does not keep dead prefixes forever."""
+        for p in [
+            p for p, s in self.selected.items() if s.metric >= INFINITY and p not in self.wanted
+        ]:
+            del self.selected[p]
+
+
+def _prefix(e: control_pb2.RouteEntry) -> Prefix | None:
+    try:
+        return Prefix(e.prefix, 16 - e.host_bits)
+    except ValueError:
+        return None
+
+
+def _entry(s: Selected) -> control_pb2.RouteEntry:
+    return control_pb2.RouteEntry(
+        prefix=s.prefix.base,
+        host_bits=16 - s.prefix.length,
+        router_id=0 if s.router_id == s.prefix.base else s.router_id,
+        seqno=s.seqno,
+        metric=s.metric,
+    )
