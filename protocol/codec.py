@@ -98,9 +98,12 @@ class WireCodec:
             self.rejects.record(err)
             raise
 
-    def forward(self, frame: Frame, *, counter: int, next_hop: int, tag_len: int) -> bytes:
-        """Re-protect a frame for the next hop; the payload (and any envelope) is unchanged."""
-        header = frame.header.relayed(self.address, counter, next_hop)
+    def forward(
+        self, frame: Frame, *, counter: int, next_hop: int, tag_len: int, held_s: int = 0
+    ) -> bytes:
+        """Re-protect a frame for the next hop; the payload (and any envelope) is unchanged.
+        ``held_s``: whole seconds this node held the message, added to its age."""
+        header = frame.header.relayed(self.address, counter, next_hop, held_s)
         return seal(header, frame.payload, self.keyring, tag_len)
 
     def receive(self, data: bytes, *, tag_len: int, now: float, max_len: int = 65535) -> Received:

@@ -80,10 +80,12 @@ class Header:
     def message_id(self) -> int:
         return self.counter if self.msg_id is None else self.msg_id
 
-    def relayed(self, transmitter: int, counter: int, next_hop: int) -> Header:
-        """This header as a relay sends it on: origin and message id made explicit."""
+    def relayed(self, transmitter: int, counter: int, next_hop: int, held_s: int = 0) -> Header:
+        """This header as a relay sends it on: origin and message id made explicit, and
+        the ``held_s`` seconds the relay kept the message added to its age (§4.3.7)."""
         if self.hop_limit == 0:
             raise ValueError("a frame received with hop limit 0 is not forwarded (SPEC.md §4.3.3)")
+        age = (self.age_s or 0) + held_s
         return replace(
             self,
             transmitter=transmitter,
@@ -92,6 +94,7 @@ class Header:
             hop_limit=self.hop_limit - 1,
             origin=self.source,
             msg_id=self.message_id,
+            age_s=age or None,
         )
 
 

@@ -35,6 +35,14 @@ class InterfaceConfig:
     """A neighbour silent this many of its hello intervals is lost (SPEC.md §8.1)."""
     heard_every: int = 8
     """Carry the heard-neighbour list in every n-th hello only: it is most of a hello's size."""
+    bitrate_bps: float | None = None
+    """Air bit rate of a shared narrowband channel; None for links that are not the bottleneck."""
+    duty_cycle: float = 1.0
+    """Share of time this node may transmit on the channel (regulation or policy)."""
+    airtime_burst_s: float = 1.0
+    """Airtime that may be spent at once before the duty-cycle budget paces frames."""
+    preamble_s: float = 0.0
+    """Per-frame airtime beyond the bytes (radio preamble and header)."""
 
     @classmethod
     def narrowband(cls, name: str, mtu: int = 222) -> InterfaceConfig:
@@ -47,6 +55,11 @@ class InterfaceConfig:
             hello_interval_s=30.0,
             dead_after_intervals=3.5,
             heard_every=1,
+            # LoRa SF7/125 kHz: 5.47 kbit/s, 8-symbol preamble; 10 % duty (EU 869.4-869.65 MHz).
+            bitrate_bps=5470.0,
+            duty_cycle=0.1,
+            airtime_burst_s=2.0,
+            preamble_s=0.0125,
         )
 
 

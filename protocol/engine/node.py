@@ -2,17 +2,17 @@
 
 Inputs, each with the caller's ``now``: :meth:`NodeEngine.receive` (a frame from an
 interface), :meth:`NodeEngine.link_down`, :meth:`NodeEngine.send` (a local application's
-message) and :meth:`NodeEngine.handle_timer`. Outputs: :meth:`NodeEngine.pop_transmits`,
-:meth:`NodeEngine.pop_deliveries` and :meth:`NodeEngine.next_deadline`.
+message), :meth:`NodeEngine.announce_departure` and :meth:`NodeEngine.handle_timer`.
+Outputs: :meth:`NodeEngine.pop_transmits`, :meth:`NodeEngine.pop_deliveries` and
+:meth:`NodeEngine.next_deadline`.
 
-This file knows frames and forwarding; the control plane (hellos, routes) is in
-``control.py`` and knows nothing of bytes.
+This file decides what happens to each frame; the control plane (hellos, routes) is in
+``control.py``, the transmit queues in ``scheduler.py``, frame building in ``outbound.py``.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, replace
 
 from tacmesh.protocol.addresses import ALL_HANDS, is_unicast
 from tacmesh.protocol.codec import WireCodec
@@ -22,25 +22,18 @@ from tacmesh.protocol.engine.control import ControlPlane, Outgoing
 from tacmesh.protocol.engine.dedup import SeenMessages
 from tacmesh.protocol.engine.events import Delivery, Transmit
 from tacmesh.protocol.engine.lifetimes import DEFAULT_LIFETIME_S
+from tacmesh.protocol.engine.outbound import OwnMessage, control_builder, relay_builder
+from tacmesh.protocol.engine.scheduler import LATEST_VALUE_WINS, InterfaceQueue, Queued
 from tacmesh.protocol.errors import FrameError
 from tacmesh.protocol.frame_types import DEFAULT_PRIORITY, FrameType
-from tacmesh.protocol.header import MAX_COUNTER, Header
+from tacmesh.protocol.header import BASE_HEADER_LEN, MAX_COUNTER, Header
 from tacmesh.protocol.messages import Body
 from tacmesh.protocol.pb import control_pb2
 from tacmesh.protocol.priority import Priority
 
 _CONTROL_HANDLERS = {FrameType.HELLO, FrameType.ROUTE_UPDATE, FrameType.ROUTE_REQUEST}
-
-
-@dataclass(slots=True)
-class _Pending:
-    """A message of ours waiting for a route."""
-
-    header: Header
-    """Origin and msg_id unset; the counter is the msg_id."""
-    body: Body
-    created_at: float
-    expires_at: float
+CONTROL_LIFETIME_S = 10.0
+"""A control message not sent within this long is stale: newer state will follow."""
 
 
 class NodeEngine:
@@ -54,9 +47,10 @@ class NodeEngine:
         self.counter = counter
         """The next frame counter; the driver persists it (SPEC.md §7.4.1)."""
         self.control = ControlPlane(config, rng, now)
+        self.queues = {i.name: InterfaceQueue(i) for i in config.interfaces}
         self.seen = SeenMessages()
         self.counters: Counter[str] = Counter()
-        self._pending: list[_Pending] = []
+        self._pending: list[OwnMessage] = []
         self._transmits: list[Transmit] = []
         self._deliveries: list[Delivery] = []
 
@@ -76,12 +70,12 @@ class NodeEngine:
             self._control(now, interface, frame)
         elif h.type.is_data:
             self._data(now, interface, frame)
-        self._flush(now)
+        self._step(now)
 
     def link_down(self, now: float, interface: str, neighbour: int | None = None) -> None:
         """The radio or OS says a link is gone: act at once, do not wait for hellos."""
         self.control.link_down(interface, neighbour)
-        self._flush(now)
+        self._step(now)
 
     def send(
         self,
@@ -105,33 +99,36 @@ class NodeEngine:
             destination=destination,
             lifetime_s=lifetime_s,
         )
-        lifetime = self._lifetime(header)
+        lifetime = _lifetime(header)
         self.seen.check_and_add((self.config.address, msg_id), now, lifetime)
+        own = OwnMessage(header, body, now, now + lifetime)
         if is_unicast(destination):
-            self._route_or_hold(now, _Pending(header, body, now, now + lifetime))
+            self._route_or_hold(now, own)
         else:
-            self._flood_own(header, body)
-        self._flush(now)
+            for iface in self.config.interfaces:
+                self._queue_own(now, own, iface.name, ALL_HANDS)
+        self._step(now)
         return msg_id
 
     def announce_departure(self, now: float, in_s: float) -> None:
         """This node will leave (a UAV returning, a battery running out) in ``in_s`` seconds;
         neighbours move their routes away while it still forwards (make-before-break)."""
         self.control.depart(now, in_s)
-        self._flush(now)
+        self._step(now)
 
     def handle_timer(self, now: float) -> None:
         self.control.tick(now)
         self._pending = [p for p in self._pending if p.expires_at > now]
-        self._flush(now)
+        self._step(now)
 
     # -- outputs -----------------------------------------------------------------------
 
     def next_deadline(self) -> float:
-        deadline = self.control.next_deadline()
-        if self._pending:
-            deadline = min(deadline, *(p.expires_at for p in self._pending))
-        return deadline
+        times = [self.control.next_deadline(), *(p.expires_at for p in self._pending)]
+        for q in self.queues.values():
+            ready, expiry = q.ready_at(), q.next_expiry()
+            times += [t for t in (ready, expiry) if t is not None]
+        return min(times)
 
     def pop_transmits(self) -> list[Transmit]:
         out, self._transmits = self._transmits, []
@@ -140,6 +137,31 @@ class NodeEngine:
     def pop_deliveries(self) -> list[Delivery]:
         out, self._deliveries = self._deliveries, []
         return out
+
+    def shed(self) -> Counter[str]:
+        """What the queues dropped, and why (full, superseded report, expired)."""
+        total: Counter[str] = Counter()
+        for q in self.queues.values():
+            total.update(q.shed)
+        return total
+
+    # -- one processing step -----------------------------------------------------------
+
+    def _step(self, now: float) -> None:
+        """Queue what the control plane wants sent, retry held messages, then let every
+        interface send what it may."""
+        for out in self.control.take():
+            self._queue_control(now, out)
+        if self._pending:
+            waiting, self._pending = self._pending, []
+            for p in waiting:
+                self._route_or_hold(now, p)
+        for name, q in self.queues.items():
+            q.expire(now)
+            while (item := q.pop(now)) is not None:
+                data = item.build(self._next_counter, now)
+                q.sent(now, len(data))
+                self._transmits.append(Transmit(name, item.next_hop, data, item.priority))
 
     # -- control -----------------------------------------------------------------------
 
@@ -157,16 +179,7 @@ class NodeEngine:
         elif isinstance(body, control_pb2.RouteRequest):
             self.control.on_request(body)
 
-    def _flush(self, now: float) -> None:
-        """Send what the control plane wants sent, then any held message that now has a route."""
-        for out in self.control.take():
-            self._emit_control(out)
-        if self._pending:
-            waiting, self._pending = self._pending, []
-            for p in waiting:
-                self._route_or_hold(now, p)
-
-    def _emit_control(self, out: Outgoing) -> None:
+    def _queue_control(self, now: float, out: Outgoing) -> None:
         iface = self.config.interface(out.interface)
         header = Header(
             type=out.type,
@@ -174,34 +187,37 @@ class NodeEngine:
             hop_limit=0,
             key_phase=0,
             transmitter=self.config.address,
-            counter=self._next_counter(),
+            counter=0,
             destination=out.next_hop,
             next_hop=out.next_hop,
         )
-        data = self.codec.encode(header, out.body, tag_len=iface.tag_len)
-        self._transmits.append(Transmit(out.interface, out.next_hop, data, Priority.CONTROL))
+        size = BASE_HEADER_LEN + out.body.ByteSize() + iface.tag_len
+        build = control_builder(self.codec, iface, header, out.body)
+        self.queues[out.interface].push(
+            Queued(Priority.CONTROL, self.config.address, out.next_hop, build, now,
+                   now + CONTROL_LIFETIME_S, size)
+        )  # fmt: skip
         self.counters[f"sent_{out.type.name.lower()}"] += 1
-        self.counters["control_bytes"] += len(data)
 
     # -- data --------------------------------------------------------------------------
 
     def _data(self, now: float, interface: str, frame: Frame) -> None:
         h = frame.header
-        if not self.seen.check_and_add((h.source, h.message_id), now, self._lifetime(h)):
+        if not self.seen.check_and_add((h.source, h.message_id), now, _lifetime(h)):
             self.counters["duplicates"] += 1
             return
         local = h.destination == self.config.address
-        member = h.destination == ALL_HANDS or h.destination in self.config.groups
-        if local or member:
+        if local or h.destination == ALL_HANDS or h.destination in self.config.groups:
             self._deliver(now, interface, frame)
         if local:
             return
         if h.hop_limit == 0:
             self.counters["hop_limit_reached"] += 1
         elif is_unicast(h.destination):
-            self._forward_unicast(frame)
+            self._forward_unicast(now, frame)
         else:
-            self._flood(frame, exclude=None)
+            for iface in self.config.interfaces:
+                self._queue_relay(now, frame, iface.name, ALL_HANDS)
 
     def _deliver(self, now: float, interface: str, frame: Frame) -> None:
         try:
@@ -212,53 +228,42 @@ class NodeEngine:
         self._deliveries.append(Delivery(message, interface))
         self.counters["delivered"] += 1
 
-    def _forward_unicast(self, frame: Frame) -> None:
+    def _forward_unicast(self, now: float, frame: Frame) -> None:
         route = self.control.routing.lookup(frame.header.destination)
         if route is None or route.via is None:
             self.counters["no_route"] += 1
             return
-        iface_name, next_hop = route.via
+        self._queue_relay(now, frame, *route.via)
+
+    def _queue_relay(self, now: float, frame: Frame, iface_name: str, next_hop: int) -> None:
+        h = frame.header
         iface = self.config.interface(iface_name)
-        data = self.codec.forward(
-            frame, counter=self._next_counter(), next_hop=next_hop, tag_len=iface.tag_len
-        )
-        self._transmits.append(Transmit(iface_name, next_hop, data, frame.header.priority))
+        remaining = _lifetime(h) - (h.age_s or 0)
+        build = relay_builder(self.codec, iface, frame, next_hop, now)
+        size = BASE_HEADER_LEN + 8 + len(frame.payload) + iface.tag_len
+        self.queues[iface_name].push(
+            Queued(h.priority, h.source, next_hop, build, now, now + remaining, size,
+                   _freshness(h))
+        )  # fmt: skip
         self.counters["forwarded"] += 1
 
-    def _flood(self, frame: Frame, exclude: str | None) -> None:
-        for iface in self.config.interfaces:
-            if iface.name == exclude:
-                continue
-            data = self.codec.forward(
-                frame, counter=self._next_counter(), next_hop=ALL_HANDS, tag_len=iface.tag_len
-            )
-            self._transmits.append(Transmit(iface.name, ALL_HANDS, data, frame.header.priority))
-        self.counters["flooded"] += 1
-
-    def _flood_own(self, header: Header, body: Body) -> None:
-        for i, iface in enumerate(self.config.interfaces):
-            h = replace(header, next_hop=ALL_HANDS)
-            if i:  # one counter per transmission: later copies name the message explicitly
-                h = _explicit(h, self._next_counter())
-            data = self.codec.encode(h, body, tag_len=iface.tag_len)
-            self._transmits.append(Transmit(iface.name, ALL_HANDS, data, h.priority))
-        self.counters["originated"] += 1
-
-    def _route_or_hold(self, now: float, p: _Pending) -> None:
-        route = self.control.routing.lookup(p.header.destination)
+    def _route_or_hold(self, now: float, own: OwnMessage) -> None:
+        route = self.control.routing.lookup(own.header.destination)
         if route is None or route.via is None:
             if len(self._pending) < self.config.pending_limit:
-                self._pending.append(p)
+                self._pending.append(own)
             else:
                 self.counters["shed_pending_full"] += 1
             return
-        iface_name, next_hop = route.via
+        self._queue_own(now, own, *route.via)
+
+    def _queue_own(self, now: float, own: OwnMessage, iface_name: str, next_hop: int) -> None:
         iface = self.config.interface(iface_name)
-        h = replace(p.header, next_hop=next_hop)
-        if now > p.created_at:  # held: a new counter, the message named explicitly
-            h = replace(_explicit(h, self._next_counter()), age_s=int(now - p.created_at) or None)
-        data = self.codec.encode(h, p.body, tag_len=iface.tag_len)
-        self._transmits.append(Transmit(iface_name, next_hop, data, h.priority))
+        build = own.builder(self.codec, iface, next_hop, lambda: self.counter)
+        self.queues[iface_name].push(
+            Queued(own.header.priority, self.config.address, next_hop, build, now,
+                   own.expires_at, own.size(iface), _freshness(own.header))
+        )  # fmt: skip
         self.counters["originated"] += 1
 
     # -- helpers -----------------------------------------------------------------------
@@ -270,11 +275,10 @@ class NodeEngine:
         self.counter += 1
         return value
 
-    @staticmethod
-    def _lifetime(h: Header) -> int:
-        return h.lifetime_s if h.lifetime_s is not None else DEFAULT_LIFETIME_S[h.priority]
+
+def _lifetime(h: Header) -> int:
+    return h.lifetime_s if h.lifetime_s is not None else DEFAULT_LIFETIME_S[h.priority]
 
 
-def _explicit(h: Header, counter: int) -> Header:
-    """``h`` sent with a new counter: origin and msg_id must now travel in the header."""
-    return replace(h, counter=counter, origin=h.source, msg_id=h.message_id)
+def _freshness(h: Header) -> tuple[int, FrameType, int] | None:
+    return (h.source, h.type, h.message_id) if h.type in LATEST_VALUE_WINS else None

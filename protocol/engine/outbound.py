@@ -1,0 +1,87 @@
+"""Queue items for what a node sends: its own messages, relayed frames, control messages.
+
+Each item builds its frame only when its interface lets it leave (``scheduler.py``), with
+the counter current at that moment, and the age the message has reached by then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from google.protobuf.message import Message as PbMessage
+
+from tacmesh.protocol.codec import WireCodec
+from tacmesh.protocol.crypto.hop import Frame
+from tacmesh.protocol.engine.config import InterfaceConfig
+from tacmesh.protocol.header import BASE_HEADER_LEN, Header
+from tacmesh.protocol.messages import Body, encode_body
+
+TakeCounter = Callable[[], int]
+
+REORDER_SLACK = 32
+"""A message's first transmission may use the counter reserved as its msg_id (saving the
+6-byte origin field) if fewer than this many counters were used since: receivers' replay
+windows (64) absorb that much reordering (SPEC.md §4.3.8)."""
+
+
+@dataclass(slots=True)
+class OwnMessage:
+    """A message this node originated: its header (counter = msg_id) and body."""
+
+    header: Header
+    body: Body
+    created_at: float
+    expires_at: float
+    first_sent: bool = False
+
+    @property
+    def msg_id(self) -> int:
+        return self.header.counter
+
+    def size(self, iface: InterfaceConfig) -> int:
+        body = len(encode_body(self.header.type, self.body))
+        return BASE_HEADER_LEN + 8 + body + iface.tag_len
+
+    def builder(
+        self,
+        codec: WireCodec,
+        iface: InterfaceConfig,
+        next_hop: int,
+        counter_now: Callable[[], int],
+    ) -> Callable[[TakeCounter, float], bytes]:
+        def build(take: TakeCounter, now: float) -> bytes:
+            h = replace(self.header, next_hop=next_hop)
+            held = int(now - self.created_at)
+            if self.first_sent or held or counter_now() - self.msg_id >= REORDER_SLACK:
+                h = replace(
+                    h, counter=take(), origin=h.source, msg_id=self.msg_id, age_s=held or None
+                )
+            self.first_sent = True
+            return codec.encode(h, self.body, tag_len=iface.tag_len)
+
+        return build
+
+
+def relay_builder(
+    codec: WireCodec, iface: InterfaceConfig, frame: Frame, next_hop: int, received_at: float
+) -> Callable[[TakeCounter, float], bytes]:
+    def build(take: TakeCounter, now: float) -> bytes:
+        return codec.forward(
+            frame,
+            counter=take(),
+            next_hop=next_hop,
+            tag_len=iface.tag_len,
+            held_s=int(now - received_at),
+        )
+
+    return build
+
+
+def control_builder(
+    codec: WireCodec, iface: InterfaceConfig, header: Header, body: PbMessage
+) -> Callable[[TakeCounter, float], bytes]:
+    def build(take: TakeCounter, now: float) -> bytes:
+        return codec.encode(replace(header, counter=take()), body, tag_len=iface.tag_len)
+
+    return build

@@ -1,0 +1,206 @@
+"""Per-interface transmit queues (SPEC.md §5, §9.2): priority, fairness, airtime, freshness.
+
+Every frame a node sends waits here until its interface may carry it:
+- classes leave in priority order (CONTROL, SOS, COMMAND, ALERT, POSITION, TEXT, BULK);
+- inside a class, origins take turns, so one flooding source cannot starve the others;
+- "latest value wins": a newer position or status report from the same origin replaces a
+  queued older one instead of queueing behind it;
+- a narrowband interface has an airtime budget (bit rate and duty cycle, as a token
+  bucket of airtime), and the queue says when the next frame may leave;
+- a full queue sheds the least urgent, oldest frame, and says so.
+
+Frames are built when they leave, not when they are queued: the frame counter must
+follow the order frames go on the air (SPEC.md §7.4.1).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from tacmesh.protocol.engine.config import InterfaceConfig
+from tacmesh.protocol.frame_types import FrameType
+from tacmesh.protocol.priority import Priority
+
+LATEST_VALUE_WINS = frozenset({FrameType.POSITION, FrameType.STATUS})
+
+Build = Callable[[Callable[[], int], float], bytes]
+"""Make the frame when it leaves, given a source of fresh counters and the send time."""
+
+
+@dataclass(slots=True)
+class Queued:
+    priority: Priority
+    origin: int
+    next_hop: int
+    build: Build
+    queued_at: float
+    expires_at: float
+    size: int
+    """Expected size on the air, for the airtime budget (the exact one is known once built)."""
+    freshness: tuple[int, FrameType, int] | None = None
+    """(origin, type, msg_id) for latest-value-wins types, else None."""
+
+
+@dataclass(slots=True)
+class _Class:
+    """One priority class: a queue per origin, served in turn."""
+
+    by_origin: dict[int, deque[Queued]] = field(default_factory=dict)
+    turn: deque[int] = field(default_factory=deque)
+
+    def __len__(self) -> int:
+        return sum(len(q) for q in self.by_origin.values())
+
+    def push(self, item: Queued) -> None:
+        q = self.by_origin.get(item.origin)
+        if q is None:
+            q = self.by_origin[item.origin] = deque()
+            self.turn.append(item.origin)
+        q.append(item)
+
+    def pop(self) -> Queued:
+        origin = self.turn.popleft()
+        q = self.by_origin[origin]
+        item = q.popleft()
+        if q:
+            self.turn.append(origin)
+        else:
+            del self.by_origin[origin]
+        return item
+
+    def remove(self, item: Queued) -> None:
+        q = self.by_origin[item.origin]
+        q.remove(item)
+        if not q:
+            del self.by_origin[item.origin]
+            self.turn.remove(item.origin)
+
+    def oldest(self) -> Queued | None:
+        heads = [q[0] for q in self.by_origin.values()]
+        return min(heads, key=lambda i: i.queued_at, default=None)
+
+
+class InterfaceQueue:
+    def __init__(self, iface: InterfaceConfig, limit: int = 512) -> None:
+        self.iface = iface
+        self.limit = limit
+        self._classes = {p: _Class() for p in Priority}
+        self._fresh: dict[tuple[int, FrameType], Queued] = {}
+        self.busy_until = 0.0
+        self.tokens = iface.airtime_burst_s
+        self._refilled_at = 0.0
+        self.shed: Counter[str] = Counter()
+
+    def __len__(self) -> int:
+        return sum(len(c) for c in self._classes.values())
+
+    def push(self, item: Queued) -> None:
+        if item.freshness is not None:
+            origin, ftype, msg_id = item.freshness
+            older = self._fresh.get((origin, ftype))
+            if older is not None and older.freshness is not None:
+                if _newer(older.freshness[2], msg_id):
+                    self.shed["stale_report"] += 1  # the queued one is newer: drop this one
+                    return
+                self._classes[older.priority].remove(older)
+                self.shed["superseded_report"] += 1
+            self._fresh[(origin, ftype)] = item
+        if len(self) >= self.limit and not self._shed_for(item):
+            return
+        self._classes[item.priority].push(item)
+
+    def _shed_for(self, item: Queued) -> bool:
+        """Make room by dropping the oldest frame of the least urgent class, if it is no
+        more urgent than ``item``; False if ``item`` itself is what must go."""
+        for p in sorted(Priority, reverse=True):
+            if p < item.priority:
+                break
+            victim = self._classes[p].oldest()
+            if victim is not None:
+                self._drop(victim)
+                self.shed[f"queue_full_{p.name.lower()}"] += 1
+                return True
+        self.shed[f"queue_full_{item.priority.name.lower()}"] += 1
+        return False
+
+    def _drop(self, item: Queued) -> None:
+        self._classes[item.priority].remove(item)
+        self._forget(item)
+
+    def _forget(self, item: Queued) -> None:
+        if item.freshness is not None:
+            key = (item.freshness[0], item.freshness[1])
+            if self._fresh.get(key) is item:
+                del self._fresh[key]
+
+    # -- leaving -----------------------------------------------------------------------
+
+    def ready_at(self) -> float | None:
+        """When the head frame may leave (-inf: at once), or None if the queue is empty."""
+        head = self._peek()
+        if head is None:
+            return None
+        if self.iface.bitrate_bps is None:
+            return float("-inf")
+        short = max(0.0, self.airtime(head.size) - self.tokens)
+        return max(self.busy_until, self._refilled_at + short / self.iface.duty_cycle)
+
+    def pop(self, now: float) -> Queued | None:
+        """The next frame to send now, or None if the interface must wait."""
+        if self.iface.bitrate_bps is not None:
+            self._refill(now)
+        ready = self.ready_at()
+        if ready is None or ready > now:
+            return None
+        for p in Priority:
+            if len(self._classes[p]):
+                item = self._classes[p].pop()
+                self._forget(item)
+                return item
+        return None
+
+    def sent(self, now: float, size: int) -> None:
+        """Account for a frame of ``size`` bytes put on the air at ``now``."""
+        if self.iface.bitrate_bps is None:
+            return
+        self._refill(now)
+        airtime = self.airtime(size)
+        self.tokens -= airtime
+        self.busy_until = now + airtime
+
+    def airtime(self, size: int) -> float:
+        rate = self.iface.bitrate_bps
+        return 0.0 if rate is None else self.iface.preamble_s + size * 8 / rate
+
+    def _refill(self, now: float) -> None:
+        elapsed = max(0.0, now - self._refilled_at)
+        self._refilled_at = max(now, self._refilled_at)
+        self.tokens = min(self.iface.airtime_burst_s, self.tokens + elapsed * self.iface.duty_cycle)
+
+    def _peek(self) -> Queued | None:
+        for p in Priority:
+            c = self._classes[p]
+            if len(c):
+                return c.by_origin[c.turn[0]][0]
+        return None
+
+    def expire(self, now: float) -> None:
+        for c in self._classes.values():
+            for q in list(c.by_origin.values()):
+                for item in [i for i in q if i.expires_at <= now]:
+                    c.remove(item)
+                    self._forget(item)
+                    self.shed["expired"] += 1
+
+    def next_expiry(self) -> float | None:
+        times = [
+            i.expires_at for c in self._classes.values() for q in c.by_origin.values() for i in q
+        ]
+        return min(times, default=None)
+
+
+def _newer(a: int, b: int) -> bool:
+    """msg_id ``a`` is after ``b`` (32-bit modular)."""
+    return a != b and (a - b) % (1 << 32) < (1 << 31)

@@ -1,0 +1,148 @@
+"""Transmit queues (SPEC.md §5, §9.2): priority, fairness, freshness, airtime, shedding."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tacmesh.protocol.engine.config import InterfaceConfig
+from tacmesh.protocol.engine.scheduler import InterfaceQueue, Queued
+from tacmesh.protocol.frame_types import FrameType
+from tacmesh.protocol.priority import Priority
+
+T0 = 1_790_000_000.0
+NARROW = InterfaceConfig.narrowband("lora0")
+
+
+def item(
+    priority: Priority,
+    origin: int = 1,
+    label: str = "",
+    *,
+    at: float = T0,
+    lifetime: float = 600.0,
+    size: int = 30,
+    fresh: tuple[int, FrameType, int] | None = None,
+) -> Queued:
+    def build(take: Callable[[], int], now: float) -> bytes:
+        return label.encode()
+
+    return Queued(priority, origin, 0xFFFF, build, at, at + lifetime, size, fresh)
+
+
+def drain(q: InterfaceQueue, now: float = T0) -> list[str]:
+    out = []
+    while (i := q.pop(now)) is not None:
+        out.append(i.build(lambda: 0, now).decode())
+        q.sent(now, i.size)
+    return out
+
+
+def test_classes_leave_in_priority_order() -> None:
+    q = InterfaceQueue(InterfaceConfig("eth0"))
+    for n in range(3):
+        q.push(item(Priority.BULK, label=f"bulk{n}"))
+        q.push(item(Priority.POSITION, label=f"pos{n}"))
+    q.push(item(Priority.SOS, label="sos"))
+    q.push(item(Priority.CONTROL, label="hello"))
+    assert drain(q) == ["hello", "sos", "pos0", "pos1", "pos2", "bulk0", "bulk1", "bulk2"]
+
+
+def test_origins_take_turns_inside_a_class() -> None:
+    q = InterfaceQueue(InterfaceConfig("eth0"))
+    for n in range(6):
+        q.push(item(Priority.TEXT, origin=0xA, label=f"a{n}"))
+    q.push(item(Priority.TEXT, origin=0xB, label="b0"))
+    q.push(item(Priority.TEXT, origin=0xB, label="b1"))
+    assert drain(q)[:5] == ["a0", "b0", "a1", "b1", "a2"]
+
+
+def test_a_newer_report_replaces_the_queued_one() -> None:
+    q = InterfaceQueue(InterfaceConfig("eth0"))
+    q.push(item(Priority.POSITION, origin=7, label="old", fresh=(7, FrameType.POSITION, 10)))
+    q.push(item(Priority.POSITION, origin=7, label="other-type", fresh=(7, FrameType.STATUS, 11)))
+    q.push(item(Priority.POSITION, origin=8, label="other-node", fresh=(8, FrameType.POSITION, 3)))
+    q.push(item(Priority.POSITION, origin=7, label="new", fresh=(7, FrameType.POSITION, 12)))
+    q.push(item(Priority.POSITION, origin=7, label="late-old", fresh=(7, FrameType.POSITION, 11)))
+    assert sorted(drain(q)) == ["new", "other-node", "other-type"]
+    assert q.shed == {"superseded_report": 1, "stale_report": 1}
+
+
+def test_a_full_queue_sheds_the_least_urgent_oldest_frame() -> None:
+    q = InterfaceQueue(InterfaceConfig("eth0"), limit=3)
+    q.push(item(Priority.BULK, label="bulk-old", at=T0))
+    q.push(item(Priority.BULK, label="bulk-new", at=T0 + 1))
+    q.push(item(Priority.TEXT, label="text", at=T0 + 2))
+    q.push(item(Priority.SOS, label="sos", at=T0 + 3))
+    assert q.shed == {"queue_full_bulk": 1}
+    q.push(item(Priority.BULK, label="bulk-late", at=T0 + 4))  # same class: oldest goes
+    assert q.shed == {"queue_full_bulk": 2}
+    assert drain(q) == ["sos", "text", "bulk-late"]
+
+
+def test_a_newcomer_less_urgent_than_everything_queued_is_the_one_shed() -> None:
+    q = InterfaceQueue(InterfaceConfig("eth0"), limit=2)
+    q.push(item(Priority.SOS, label="sos"))
+    q.push(item(Priority.COMMAND, label="order"))
+    q.push(item(Priority.POSITION, label="pos"))
+    assert q.shed == {"queue_full_position": 1}
+    assert drain(q) == ["sos", "order"]
+
+
+def test_expired_frames_are_dropped_and_counted() -> None:
+    q = InterfaceQueue(InterfaceConfig("eth0"))
+    q.push(item(Priority.POSITION, label="stale", lifetime=5))
+    q.push(item(Priority.TEXT, label="fine", lifetime=500))
+    assert q.next_expiry() == T0 + 5
+    q.expire(T0 + 6)
+    assert drain(q, T0 + 6) == ["fine"] and q.shed == {"expired": 1}
+
+
+def test_an_unlimited_interface_is_always_ready() -> None:
+    q = InterfaceQueue(InterfaceConfig("eth0"))
+    assert q.ready_at() is None
+    q.push(item(Priority.BULK))
+    assert q.ready_at() == float("-inf")
+
+
+@given(sizes=st.lists(st.integers(20, 222), min_size=20, max_size=80))
+def test_narrowband_airtime_stays_within_the_duty_cycle(sizes: list[int]) -> None:
+    q = InterfaceQueue(NARROW)
+    for n, size in enumerate(sizes):
+        q.push(item(Priority.BULK, label=str(n), size=size))
+    now, spent, sent = T0, 0.0, 0
+    while len(q):
+        ready = q.ready_at()
+        assert ready is not None
+        now = max(now, ready)
+        popped = q.pop(now)
+        assert popped is not None, "ready_at promised a frame"
+        airtime = q.airtime(popped.size)
+        q.sent(now, popped.size)
+        spent, sent = spent + airtime, sent + 1
+        # the budget: the burst plus the duty cycle's share of the time elapsed
+        assert spent <= NARROW.airtime_burst_s + (now - T0) * NARROW.duty_cycle + airtime + 1e-9
+    assert sent == len(sizes)
+
+
+def test_narrowband_paces_frames_once_the_burst_is_spent() -> None:
+    q = InterfaceQueue(NARROW)
+    for n in range(100):
+        q.push(item(Priority.BULK, label=str(n), size=222))
+    first = drain(q)
+    airtime = q.airtime(222)
+    assert 0 < len(first) <= 1 + NARROW.airtime_burst_s / airtime  # the burst, then it waits
+    ready = q.ready_at()
+    assert ready is not None and ready > T0
+    assert q.pop(ready - 0.001) is None
+    assert q.pop(ready) is not None
+
+
+@pytest.mark.parametrize("priority", list(Priority))
+def test_every_class_can_be_queued_and_sent(priority: Priority) -> None:
+    q = InterfaceQueue(InterfaceConfig("eth0"))
+    q.push(item(priority, label=priority.name))
+    assert drain(q) == [priority.name]
