@@ -31,6 +31,8 @@ FRAGMENT_HEADER_LEN = 7
 MAX_FRAGMENTS = 255
 _LAYOUT = struct.Struct(">BBHBBB")
 _B0 = (VERSION << 6) | (int(FrameType.FRAGMENT) << 1)
+FRAGMENT_BYTE0 = _B0
+"""First byte of every v1 fragment frame: how a receiver tells fragments from frames."""
 
 
 @dataclass(frozen=True, slots=True)

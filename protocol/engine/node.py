@@ -23,8 +23,10 @@ from tacmesh.protocol.engine.dedup import SeenMessages
 from tacmesh.protocol.engine.events import Delivery, Transmit
 from tacmesh.protocol.engine.lifetimes import DEFAULT_LIFETIME_S
 from tacmesh.protocol.engine.outbound import OwnMessage, control_builder, relay_builder
-from tacmesh.protocol.engine.scheduler import LATEST_VALUE_WINS, InterfaceQueue, Queued
+from tacmesh.protocol.engine.reassembly import Reassembly
+from tacmesh.protocol.engine.scheduler import LATEST_VALUE_WINS, Build, InterfaceQueue, Queued
 from tacmesh.protocol.errors import FrameError
+from tacmesh.protocol.fragment import FRAGMENT_BYTE0, decode_fragment, split
 from tacmesh.protocol.frame_types import DEFAULT_PRIORITY, FrameType
 from tacmesh.protocol.header import BASE_HEADER_LEN, MAX_COUNTER, Header
 from tacmesh.protocol.messages import Body
@@ -49,6 +51,8 @@ class NodeEngine:
         self.control = ControlPlane(config, rng, now)
         self.queues = {i.name: InterfaceQueue(i) for i in config.interfaces}
         self.seen = SeenMessages()
+        self.reassembly = Reassembly()
+        self._datagram_tags = dict.fromkeys(self.queues, 0)
         self.counters: Counter[str] = Counter()
         self._pending: list[OwnMessage] = []
         self._transmits: list[Transmit] = []
@@ -59,7 +63,12 @@ class NodeEngine:
     def receive(self, now: float, interface: str, data: bytes) -> None:
         iface = self.config.interface(interface)
         try:
-            frame = self.codec.open(data, tag_len=iface.tag_len, max_len=max(iface.mtu, len(data)))
+            if data and data[0] == FRAGMENT_BYTE0:
+                whole = self.reassembly.add(now, interface, decode_fragment(data))
+                if whole is None:
+                    return
+                data = whole
+            frame = self.codec.open(data, tag_len=iface.tag_len)
         except FrameError:
             self.counters["rejected"] += 1
             return
@@ -125,6 +134,9 @@ class NodeEngine:
 
     def next_deadline(self) -> float:
         times = [self.control.next_deadline(), *(p.expires_at for p in self._pending)]
+        reassembly = self.reassembly.next_expiry()
+        if reassembly is not None:
+            times.append(reassembly)
         for q in self.queues.values():
             ready, expiry = q.ready_at(), q.next_expiry()
             times += [t for t in (ready, expiry) if t is not None]
@@ -156,12 +168,29 @@ class NodeEngine:
             waiting, self._pending = self._pending, []
             for p in waiting:
                 self._route_or_hold(now, p)
+        self.reassembly.expire(now)
         for name, q in self.queues.items():
             q.expire(now)
             while (item := q.pop(now)) is not None:
                 data = item.build(self._next_counter, now)
+                if len(data) > q.iface.mtu:
+                    self._fragment(now, name, item, data)
+                    continue
                 q.sent(now, len(data))
                 self._transmits.append(Transmit(name, item.next_hop, data, item.priority))
+
+    def _fragment(self, now: float, name: str, item: Queued, data: bytes) -> None:
+        """Split a frame too large for the interface; its pieces queue like frames."""
+        tag = self._datagram_tags[name]
+        self._datagram_tags[name] = (tag + 1) % 256
+        pieces = split(data, self.queues[name].iface.mtu, priority=item.priority,
+                       transmitter=self.config.address, datagram_tag=tag)  # fmt: skip
+        for piece in pieces:
+            self.queues[name].push(
+                Queued(item.priority, item.origin, item.next_hop, _prebuilt(piece), now,
+                       item.expires_at, len(piece))
+            )  # fmt: skip
+        self.counters["fragmented"] += 1
 
     # -- control -----------------------------------------------------------------------
 
@@ -274,6 +303,13 @@ class NodeEngine:
         value = self.counter
         self.counter += 1
         return value
+
+
+def _prebuilt(data: bytes) -> Build:
+    def build(take: object, now: float) -> bytes:
+        return data
+
+    return build
 
 
 def _lifetime(h: Header) -> int:
