@@ -43,6 +43,8 @@ class InterfaceConfig:
     """Airtime that may be spent at once before the duty-cycle budget paces frames."""
     preamble_s: float = 0.0
     """Per-frame airtime beyond the bytes (radio preamble and header)."""
+    custody_timeout_s: float = 2.0
+    """Wait this long for a custody acknowledgement before sending again (doubles per try)."""
 
     @classmethod
     def narrowband(cls, name: str, mtu: int = 222) -> InterfaceConfig:
@@ -60,6 +62,7 @@ class InterfaceConfig:
             duty_cycle=0.1,
             airtime_burst_s=2.0,
             preamble_s=0.0125,
+            custody_timeout_s=30.0,
         )
 
 
@@ -72,8 +75,8 @@ class NodeConfig:
     update_interval_s: float = 90.0
     """Full routing table resent this often; changes go out at once (triggered updates)."""
     hop_limit: int = 8
-    pending_limit: int = 256
-    """Messages held while no route exists (store-and-forward lives in custody.py)."""
+    store_capacity: int = 4096
+    """Messages held for store-and-forward and custody (custody.py); beyond it, refused."""
     groups: frozenset[int] = field(default_factory=frozenset)
     """Group addresses (team, role) this node belongs to, besides all-hands."""
 

@@ -28,5 +28,8 @@ class SeenMessages:
             self._until.popitem(last=False)
         return True
 
+    def forget(self, key: MessageKey) -> None:
+        self._until.pop(key, None)
+
     def __len__(self) -> int:
         return len(self._until)

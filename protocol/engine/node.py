@@ -13,12 +13,14 @@ This file decides what happens to each frame; the control plane (hellos, routes)
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
 from tacmesh.protocol.addresses import ALL_HANDS, is_unicast
 from tacmesh.protocol.codec import WireCodec
 from tacmesh.protocol.crypto.hop import Frame
 from tacmesh.protocol.engine.config import Jitter, NodeConfig
 from tacmesh.protocol.engine.control import ControlPlane, Outgoing
+from tacmesh.protocol.engine.custody import CustodyStore, Held, MessageStore, State
 from tacmesh.protocol.engine.dedup import SeenMessages
 from tacmesh.protocol.engine.events import Delivery, Transmit
 from tacmesh.protocol.engine.lifetimes import DEFAULT_LIFETIME_S
@@ -30,17 +32,31 @@ from tacmesh.protocol.fragment import FRAGMENT_BYTE0, decode_fragment, split
 from tacmesh.protocol.frame_types import DEFAULT_PRIORITY, FrameType
 from tacmesh.protocol.header import BASE_HEADER_LEN, MAX_COUNTER, Header
 from tacmesh.protocol.messages import Body
-from tacmesh.protocol.pb import control_pb2
+from tacmesh.protocol.pb import control_pb2, messages_pb2
 from tacmesh.protocol.priority import Priority
 
-_CONTROL_HANDLERS = {FrameType.HELLO, FrameType.ROUTE_UPDATE, FrameType.ROUTE_REQUEST}
+_CONTROL_HANDLERS = {
+    FrameType.HELLO,
+    FrameType.ROUTE_UPDATE,
+    FrameType.ROUTE_REQUEST,
+    FrameType.CUSTODY_ACK,
+}
+NO_CUSTODY = {Priority.CONTROL, Priority.POSITION}
+"""Classes sent without custody: a lost position is replaced by the next, fresher one."""
 CONTROL_LIFETIME_S = 10.0
 """A control message not sent within this long is stale: newer state will follow."""
 
 
 class NodeEngine:
     def __init__(
-        self, config: NodeConfig, codec: WireCodec, rng: Jitter, now: float, counter: int = 0
+        self,
+        config: NodeConfig,
+        codec: WireCodec,
+        rng: Jitter,
+        now: float,
+        counter: int = 0,
+        *,
+        store: MessageStore | None = None,
     ) -> None:
         if codec.address != config.address:
             raise ValueError("the codec and the configuration name different addresses")
@@ -54,7 +70,10 @@ class NodeEngine:
         self.reassembly = Reassembly()
         self._datagram_tags = dict.fromkeys(self.queues, 0)
         self.counters: Counter[str] = Counter()
-        self._pending: list[OwnMessage] = []
+        self.custody = CustodyStore(store, config.store_capacity)
+        self._acks: dict[tuple[str, int], list[messages_pb2.MessageRef]] = {}
+        self._ack_results: dict[tuple[str, int, int, int], control_pb2.CustodyResult.ValueType] = {}
+        self._now = now
         self._transmits: list[Transmit] = []
         self._deliveries: list[Delivery] = []
 
@@ -107,15 +126,24 @@ class NodeEngine:
             counter=msg_id,
             destination=destination,
             lifetime_s=lifetime_s,
+            custody=is_unicast(destination) and _wants_custody(ftype, priority),
         )
         lifetime = _lifetime(header)
         self.seen.check_and_add((self.config.address, msg_id), now, lifetime)
         own = OwnMessage(header, body, now, now + lifetime)
         if is_unicast(destination):
-            self._route_or_hold(now, own)
+            held = Held((self.config.address, msg_id), destination, header.priority,
+                        own.expires_at, now, header.custody, own=own)  # fmt: skip
+            if not self.custody.add(held):
+                self.counters["shed_store_full"] += 1
         else:
             for iface in self.config.interfaces:
-                self._queue_own(now, own, iface.name, ALL_HANDS)
+                build = own.builder(self.codec, iface, ALL_HANDS, lambda: self.counter)
+                self.queues[iface.name].push(
+                    Queued(header.priority, self.config.address, ALL_HANDS, build, now,
+                           own.expires_at, own.size(iface), _freshness(header))
+                )  # fmt: skip
+            self.counters["originated"] += 1
         self._step(now)
         return msg_id
 
@@ -127,13 +155,15 @@ class NodeEngine:
 
     def handle_timer(self, now: float) -> None:
         self.control.tick(now)
-        self._pending = [p for p in self._pending if p.expires_at > now]
         self._step(now)
 
     # -- outputs -----------------------------------------------------------------------
 
     def next_deadline(self) -> float:
-        times = [self.control.next_deadline(), *(p.expires_at for p in self._pending)]
+        times = [self.control.next_deadline()]
+        held = self.custody.next_deadline()
+        if held is not None:
+            times.append(held)
         reassembly = self.reassembly.next_expiry()
         if reassembly is not None:
             times.append(reassembly)
@@ -162,12 +192,13 @@ class NodeEngine:
     def _step(self, now: float) -> None:
         """Queue what the control plane wants sent, retry held messages, then let every
         interface send what it may."""
+        self._now = now
         for out in self.control.take():
             self._queue_control(now, out)
-        if self._pending:
-            waiting, self._pending = self._pending, []
-            for p in waiting:
-                self._route_or_hold(now, p)
+        self._queue_custody_acks(now)
+        self.custody.expire(now)
+        for held in self.custody.ready(now):
+            self._dispatch(now, held)
         self.reassembly.expire(now)
         for name, q in self.queues.items():
             q.expire(now)
@@ -207,6 +238,8 @@ class NodeEngine:
             self.control.on_update(now, interface, sender, body)
         elif isinstance(body, control_pb2.RouteRequest):
             self.control.on_request(body)
+        elif isinstance(body, control_pb2.CustodyAck):
+            self._custody_acked(body)
 
     def _queue_control(self, now: float, out: Outgoing) -> None:
         iface = self.config.interface(out.interface)
@@ -232,21 +265,69 @@ class NodeEngine:
 
     def _data(self, now: float, interface: str, frame: Frame) -> None:
         h = frame.header
+        take_custody = h.custody and h.next_hop == self.config.address
         if not self.seen.check_and_add((h.source, h.message_id), now, _lifetime(h)):
             self.counters["duplicates"] += 1
+            if take_custody:  # our earlier acknowledgement was lost: say it again
+                self._ack(interface, h, control_pb2.CUSTODY_DUPLICATE)
             return
         local = h.destination == self.config.address
         if local or h.destination == ALL_HANDS or h.destination in self.config.groups:
             self._deliver(now, interface, frame)
         if local:
+            if take_custody:
+                self._ack(interface, h, control_pb2.CUSTODY_ACCEPTED)
             return
         if h.hop_limit == 0:
             self.counters["hop_limit_reached"] += 1
-        elif is_unicast(h.destination):
-            self._forward_unicast(now, frame)
-        else:
+        elif not is_unicast(h.destination):
             for iface in self.config.interfaces:
                 self._queue_relay(now, frame, iface.name, ALL_HANDS)
+        elif take_custody:
+            self._accept_custody(now, interface, frame)
+        else:
+            self._forward_unicast(now, frame)
+
+    def _accept_custody(self, now: float, interface: str, frame: Frame) -> None:
+        h = frame.header
+        held = Held((h.source, h.message_id), h.destination, h.priority,
+                    now + _lifetime(h) - (h.age_s or 0), now, True, frame=frame)  # fmt: skip
+        if not self.custody.add(held):
+            self.seen.forget((h.source, h.message_id))  # let the retry in when room returns
+            self._ack(interface, h, control_pb2.CUSTODY_REFUSED_STORAGE_FULL)
+            return
+        self._ack(interface, h, control_pb2.CUSTODY_ACCEPTED)
+        self.counters["custody_taken"] += 1
+
+    def _ack(self, interface: str, h: Header, result: control_pb2.CustodyResult.ValueType) -> None:
+        ref = messages_pb2.MessageRef(origin=h.source, msg_id=h.message_id)
+        refs = self._acks.setdefault((interface, h.transmitter), [])
+        refs.append(ref)
+        if result != control_pb2.CUSTODY_ACCEPTED:
+            self.counters[f"custody_ack_{control_pb2.CustodyResult.Name(result).lower()}"] += 1
+        self._ack_results[(interface, h.transmitter, h.source, h.message_id)] = result
+
+    def _queue_custody_acks(self, now: float) -> None:
+        """One CUSTODY_ACK per neighbour and result for everything accepted in this step."""
+        by_result: dict[
+            tuple[str, int, control_pb2.CustodyResult.ValueType], list[messages_pb2.MessageRef]
+        ] = {}
+        for (iface, neighbour), refs in self._acks.items():
+            for ref in refs:
+                result = self._ack_results[(iface, neighbour, ref.origin, ref.msg_id)]
+                by_result.setdefault((iface, neighbour, result), []).append(ref)
+        self._acks, self._ack_results = {}, {}
+        for (iface, neighbour, result), refs in by_result.items():
+            body = control_pb2.CustodyAck(refs=refs, result=result)
+            self._queue_control(now, Outgoing(iface, FrameType.CUSTODY_ACK, body, neighbour))
+
+    def _custody_acked(self, ack: control_pb2.CustodyAck) -> None:
+        if ack.result == control_pb2.CUSTODY_REFUSED_STORAGE_FULL:
+            self.counters["custody_refused"] += len(ack.refs)
+            return  # keep it; the retry timer will offer it again
+        for ref in ack.refs:
+            if self.custody.acknowledged((ref.origin, ref.msg_id)):
+                self.counters["custody_released"] += 1
 
     def _deliver(self, now: float, interface: str, frame: Frame) -> None:
         try:
@@ -276,24 +357,37 @@ class NodeEngine:
         )  # fmt: skip
         self.counters["forwarded"] += 1
 
-    def _route_or_hold(self, now: float, own: OwnMessage) -> None:
-        route = self.control.routing.lookup(own.header.destination)
+    def _dispatch(self, now: float, held: Held) -> None:
+        """Queue a held message toward the current next hop, or leave it waiting."""
+        route = self.control.routing.lookup(held.destination)
         if route is None or route.via is None:
-            if len(self._pending) < self.config.pending_limit:
-                self._pending.append(own)
-            else:
-                self.counters["shed_pending_full"] += 1
+            held.state = State.WAITING
             return
-        self._queue_own(now, own, *route.via)
-
-    def _queue_own(self, now: float, own: OwnMessage, iface_name: str, next_hop: int) -> None:
+        iface_name, next_hop = route.via
         iface = self.config.interface(iface_name)
-        build = own.builder(self.codec, iface, next_hop, lambda: self.counter)
+        held.state = State.QUEUED
+        if held.own is not None:
+            inner = held.own.builder(self.codec, iface, next_hop, lambda: self.counter)
+            size, origin = held.own.size(iface), self.config.address
+        else:
+            assert held.frame is not None
+            inner = relay_builder(self.codec, iface, held.frame, next_hop, held.held_since)
+            size = BASE_HEADER_LEN + 8 + len(held.frame.payload) + iface.tag_len
+            origin = held.frame.header.source
+
+        def build(take: Callable[[], int], at: float) -> bytes:
+            self.custody.sent(held, at, iface.custody_timeout_s)
+            return inner(take, at)
+
+        def dropped() -> None:  # the queue shed it: as good as lost on the air
+            self.custody.sent(held, self._now, iface.custody_timeout_s)
+
+        fresh = None if held.custody else _freshness_of(held)
         self.queues[iface_name].push(
-            Queued(own.header.priority, self.config.address, next_hop, build, now,
-                   own.expires_at, own.size(iface), _freshness(own.header))
+            Queued(held.priority, origin, next_hop, build, now, held.expires_at, size, fresh,
+                   dropped)
         )  # fmt: skip
-        self.counters["originated"] += 1
+        self.counters["originated" if held.own is not None else "forwarded"] += 1
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -318,3 +412,12 @@ def _lifetime(h: Header) -> int:
 
 def _freshness(h: Header) -> tuple[int, FrameType, int] | None:
     return (h.source, h.type, h.message_id) if h.type in LATEST_VALUE_WINS else None
+
+
+def _freshness_of(held: Held) -> tuple[int, FrameType, int] | None:
+    header = held.own.header if held.own is not None else held.frame.header  # type: ignore[union-attr]
+    return _freshness(header)
+
+
+def _wants_custody(ftype: FrameType, priority: Priority | None) -> bool:
+    return (DEFAULT_PRIORITY[ftype] if priority is None else priority) not in NO_CUSTODY

@@ -41,6 +41,12 @@ class Queued:
     """Expected size on the air, for the airtime budget (the exact one is known once built)."""
     freshness: tuple[int, FrameType, int] | None = None
     """(origin, type, msg_id) for latest-value-wins types, else None."""
+    on_drop: Callable[[], None] | None = None
+    """Called if the queue discards the frame instead of sending it (custody retries)."""
+
+    def dropped(self) -> None:
+        if self.on_drop is not None:
+            self.on_drop()
 
 
 @dataclass(slots=True)
@@ -103,8 +109,10 @@ class InterfaceQueue:
             if older is not None and older.freshness is not None:
                 if _newer(older.freshness[2], msg_id):
                     self.shed["stale_report"] += 1  # the queued one is newer: drop this one
+                    item.dropped()
                     return
                 self._classes[older.priority].remove(older)
+                older.dropped()
                 self.shed["superseded_report"] += 1
             self._fresh[(origin, ftype)] = item
         if len(self) >= self.limit and not self._shed_for(item):
@@ -123,11 +131,13 @@ class InterfaceQueue:
                 self.shed[f"queue_full_{p.name.lower()}"] += 1
                 return True
         self.shed[f"queue_full_{item.priority.name.lower()}"] += 1
+        item.dropped()
         return False
 
     def _drop(self, item: Queued) -> None:
         self._classes[item.priority].remove(item)
         self._forget(item)
+        item.dropped()
 
     def _forget(self, item: Queued) -> None:
         if item.freshness is not None:
@@ -192,6 +202,7 @@ class InterfaceQueue:
                 for item in [i for i in q if i.expires_at <= now]:
                     c.remove(item)
                     self._forget(item)
+                    item.dropped()
                     self.shed["expired"] += 1
 
     def next_expiry(self) -> float | None:
