@@ -9,6 +9,7 @@ hello intervals, or at once when the link reports down.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from tacmesh.protocol.engine.config import InterfaceConfig
@@ -79,7 +80,7 @@ class NeighbourTable:
         self.address = address
         self._by_key: dict[NeighbourKey, Neighbour] = {}
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Neighbour]:
         return iter(list(self._by_key.values()))
 
     def get(self, key: NeighbourKey) -> Neighbour | None:
