@@ -111,7 +111,7 @@ def planned_handoff(seed: int = 1, notice_s: float = 10.0) -> int:
     traffic = Traffic(net, until=net.now + 3 * notice_s)
     traffic.start()
     net.run_for(2.0)
-    net.engines[RELAY].announce_departure(net.now, notice_s)
+    net.do(RELAY, lambda engine, now: engine.announce_departure(now, notice_s))
     net.at(net.now + notice_s, lambda: net.kill(RELAY))
     net.run_for(3 * notice_s + 5.0)
     delivered = sum(1 for r in net.received if r.node == GW2)

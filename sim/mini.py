@@ -126,6 +126,12 @@ class MiniNet:
         self._after(src)
         return msg_id
 
+    def do(self, address: int, action: Callable[[NodeEngine, float], object]) -> None:
+        """Call an engine input now (``lambda engine, now: engine.announce_departure(now, 10)``)
+        and put what it produced on the links."""
+        action(self.engines[address], self.now)
+        self._after(address)
+
     def at(self, when: float, action: Callable[[], None]) -> None:
         self._seq += 1
         heapq.heappush(self._queue, _Event(when, self._seq, action))

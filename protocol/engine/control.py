@@ -92,6 +92,14 @@ class ControlPlane:
             if sel.via == n.key:
                 self._request(prefix, (sel.seqno + 1) % SEQNO_MOD)
 
+    def originate(self, prefix: Prefix) -> None:
+        if self.routing.originate(prefix):
+            self._changed.add(prefix)
+
+    def withdraw(self, prefix: Prefix) -> None:
+        if self.routing.withdraw(prefix):
+            self._changed.add(prefix)
+
     def depart(self, now: float, in_s: float) -> None:
         """This node will leave in ``in_s`` seconds: say so in every hello, starting now."""
         self.departure_at = now + in_s

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 
-from tacmesh.protocol.addresses import ALL_HANDS, is_unicast
+from tacmesh.protocol.addresses import ALL_HANDS, Prefix, is_unicast
 from tacmesh.protocol.codec import WireCodec
 from tacmesh.protocol.crypto.hop import Frame
 from tacmesh.protocol.engine.config import Jitter, NodeConfig
@@ -151,6 +151,16 @@ class NodeEngine:
         """This node will leave (a UAV returning, a battery running out) in ``in_s`` seconds;
         neighbours move their routes away while it still forwards (make-before-break)."""
         self.control.depart(now, in_s)
+        self._step(now)
+
+    def announce_prefix(self, now: float, prefix: Prefix) -> None:
+        """Start serving an address block (a team's sub-net behind this gateway)."""
+        self.control.originate(prefix)
+        self._step(now)
+
+    def withdraw_prefix(self, now: float, prefix: Prefix) -> None:
+        """Stop serving an address block; the retraction leaves in this step."""
+        self.control.withdraw(prefix)
         self._step(now)
 
     def handle_timer(self, now: float) -> None:

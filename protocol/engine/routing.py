@@ -60,7 +60,7 @@ class RoutingTable:
     def __init__(self, address: int, prefixes: tuple[Prefix, ...]) -> None:
         self.address = address
         self.seqno = 0
-        self.own = (Prefix(address, 16), *prefixes)
+        self.own: list[Prefix] = [Prefix(address, 16), *prefixes]
         self.learned: dict[tuple[Prefix, NeighbourKey], LearnedRoute] = {}
         self.selected: dict[Prefix, Selected] = {
             p: Selected(p, address, 0, 0, None) for p in self.own
@@ -126,6 +126,25 @@ class RoutingTable:
             return True
         sel = self.selected.get(prefix)
         return sel is not None and sel.metric < INFINITY and not seqno_newer(seqno, sel.seqno)
+
+    def originate(self, prefix: Prefix) -> bool:
+        """Start announcing ``prefix`` (a gateway took on a team); True if that is news."""
+        if prefix in self.own:
+            return False
+        self.own.append(prefix)
+        for key in [k for k in self.learned if k[0] == prefix]:
+            del self.learned[key]  # our own announcement wins over anything heard
+        self.selected[prefix] = Selected(prefix, self.address, self.seqno, 0, None)
+        self.wanted.pop(prefix, None)
+        return True
+
+    def withdraw(self, prefix: Prefix) -> bool:
+        """Stop announcing ``prefix``: advertise a retraction, as fast as an announcement."""
+        if prefix not in self.own or prefix == self.own[0]:
+            return False
+        self.own.remove(prefix)
+        self.selected[prefix] = Selected(prefix, self.address, self.seqno, INFINITY, None)
+        return True
 
     # -- selection ---------------------------------------------------------------------
 

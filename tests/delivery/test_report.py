@@ -46,3 +46,27 @@ def test_mgmt_report_round_trips_on_the_wire() -> None:
     assert again == body
     assert [n.address for n in body.neighbours] == [B]
     assert body.routes == 2
+
+
+def test_prefix_withdrawal_travels_as_fast_as_an_announcement() -> None:
+    from tacmesh.protocol.addresses import Prefix
+
+    net = MiniNet(seed=6)
+    net.add_node(A, [InterfaceConfig("b")])
+    net.add_node(B, [InterfaceConfig("a"), InterfaceConfig("c")])
+    net.add_node(C, [InterfaceConfig("b")])
+    net.connect(A, "b", B, "a")
+    net.connect(B, "c", C, "b")
+    net.run_for(10)
+    team = Prefix(0x1200, 8)
+    net.do(C, lambda engine, now: engine.announce_prefix(now, team))
+    announced_at = net.now
+    while net.engines[A].control.routing.lookup(0x1234) is None:
+        net.run_for(0.001)
+    took_announce = net.now - announced_at
+    net.do(C, lambda engine, now: engine.withdraw_prefix(now, team))
+    withdrawn_at = net.now
+    while net.engines[A].control.routing.lookup(0x1234) is not None:
+        net.run_for(0.001)
+    took_withdraw = net.now - withdrawn_at
+    assert took_withdraw <= took_announce + 0.001 < 0.05  # two 2 ms hops, no timer involved
