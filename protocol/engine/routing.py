@@ -61,7 +61,8 @@ class RoutingTable:
         self.address = address
         self.seqno = 0
         self.own: list[Prefix] = [Prefix(address, 16), *prefixes]
-        self.learned: dict[tuple[Prefix, NeighbourKey], LearnedRoute] = {}
+        self.learned: dict[Prefix, dict[NeighbourKey, LearnedRoute]] = {}
+        """Routes heard, by prefix, then by the neighbour that announced them."""
         self.selected: dict[Prefix, Selected] = {
             p: Selected(p, address, 0, 0, None) for p in self.own
         }
@@ -82,11 +83,11 @@ class RoutingTable:
             if prefix is None or prefix in self.own:
                 continue
             router = e.router_id or prefix.base
-            key = (prefix, via)
+            routes = self.learned.setdefault(prefix, {})
             if e.metric >= INFINITY:
-                self.learned.pop(key, None)
+                routes.pop(via, None)
             else:
-                self.learned[key] = LearnedRoute(
+                routes[via] = LearnedRoute(
                     prefix, router, e.seqno % SEQNO_MOD, e.metric, via, cost, now
                 )
             touched.add(prefix)
@@ -94,25 +95,26 @@ class RoutingTable:
 
     def on_cost(self, via: NeighbourKey, cost: int) -> set[Prefix]:
         touched = set()
-        for (prefix, key), route in self.learned.items():
-            if key == via and route.link_cost != cost:
+        for prefix, routes in self.learned.items():
+            route = routes.get(via)
+            if route is not None and route.link_cost != cost:
                 route.link_cost = cost
                 touched.add(prefix)
         return {p for p in touched if self._select(p)}
 
     def on_neighbour_lost(self, via: NeighbourKey) -> set[Prefix]:
-        gone = [k for k in self.learned if k[1] == via]
-        for k in gone:
-            del self.learned[k]
-        return {p for p in {k[0] for k in gone} if self._select(p)}
+        touched = {p for p, routes in self.learned.items() if routes.pop(via, None) is not None}
+        return {p for p in touched if self._select(p)}
 
     def expire(self, now: float, hold_s: float) -> set[Prefix]:
         """Drop routes no update has refreshed for ``hold_s`` (a neighbour that went quiet
         about a prefix without retracting it)."""
-        stale = [k for k, r in self.learned.items() if now - r.refreshed_at >= hold_s]
-        for k in stale:
-            del self.learned[k]
-        return {p for p in {k[0] for k in stale} if self._select(p)}
+        touched = set()
+        for prefix, routes in self.learned.items():
+            for via in [v for v, r in routes.items() if now - r.refreshed_at >= hold_s]:
+                del routes[via]
+                touched.add(prefix)
+        return {p for p in touched if self._select(p)}
 
     def on_request(self, prefix: Prefix, seqno: int) -> bool:
         """A neighbour lost ``prefix`` and asks for ``seqno`` or newer. True if this node can
@@ -132,8 +134,7 @@ class RoutingTable:
         if prefix in self.own:
             return False
         self.own.append(prefix)
-        for key in [k for k in self.learned if k[0] == prefix]:
-            del self.learned[key]  # our own announcement wins over anything heard
+        self.learned.pop(prefix, None)  # our own announcement wins over anything heard
         self.selected[prefix] = Selected(prefix, self.address, self.seqno, 0, None)
         self.wanted.pop(prefix, None)
         return True
@@ -160,8 +161,8 @@ class RoutingTable:
         old = self.selected.get(prefix)
         candidates = [
             r
-            for (p, _), r in self.learned.items()
-            if p == prefix and r.metric < INFINITY and self._feasible(r)
+            for r in self.learned.get(prefix, {}).values()
+            if r.metric < INFINITY and self._feasible(r)
         ]
         best = min(candidates, key=lambda r: (r.metric, r.via), default=None)
         if best is None:

@@ -55,9 +55,10 @@ class _Class:
 
     by_origin: dict[int, deque[Queued]] = field(default_factory=dict)
     turn: deque[int] = field(default_factory=deque)
+    count: int = 0
 
     def __len__(self) -> int:
-        return sum(len(q) for q in self.by_origin.values())
+        return self.count
 
     def push(self, item: Queued) -> None:
         q = self.by_origin.get(item.origin)
@@ -65,6 +66,7 @@ class _Class:
             q = self.by_origin[item.origin] = deque()
             self.turn.append(item.origin)
         q.append(item)
+        self.count += 1
 
     def pop(self) -> Queued:
         origin = self.turn.popleft()
@@ -74,11 +76,13 @@ class _Class:
             self.turn.append(origin)
         else:
             del self.by_origin[origin]
+        self.count -= 1
         return item
 
     def remove(self, item: Queued) -> None:
         q = self.by_origin[item.origin]
         q.remove(item)
+        self.count -= 1
         if not q:
             del self.by_origin[item.origin]
             self.turn.remove(item.origin)
@@ -100,7 +104,7 @@ class InterfaceQueue:
         self.shed: Counter[str] = Counter()
 
     def __len__(self) -> int:
-        return sum(len(c) for c in self._classes.values())
+        return sum(c.count for c in self._classes.values())
 
     def push(self, item: Queued) -> None:
         if item.freshness is not None:
@@ -164,9 +168,9 @@ class InterfaceQueue:
         ready = self.ready_at()
         if ready is None or ready > now:
             return None
-        for p in Priority:
-            if len(self._classes[p]):
-                item = self._classes[p].pop()
+        for c in self._classes.values():  # in priority order
+            if c.count:
+                item = c.pop()
                 self._forget(item)
                 return item
         return None
@@ -190,9 +194,8 @@ class InterfaceQueue:
         self.tokens = min(self.iface.airtime_burst_s, self.tokens + elapsed * self.iface.duty_cycle)
 
     def _peek(self) -> Queued | None:
-        for p in Priority:
-            c = self._classes[p]
-            if len(c):
+        for c in self._classes.values():  # in priority order
+            if c.count:
                 return c.by_origin[c.turn[0]][0]
         return None
 
