@@ -44,6 +44,7 @@ class _LinkState:
     hello_seqno: int = 0
     since_full: int = 0
     full_due: bool = True
+    last_full: float = float("-inf")
 
 
 class ControlPlane:
@@ -71,13 +72,14 @@ class ControlPlane:
     # -- inputs ------------------------------------------------------------------------
 
     def on_hello(self, now: float, iface_name: str, sender: int, hello: control_pb2.Hello) -> None:
+        self.routing.now = now
         iface = self.interfaces[iface_name]
         old = self.neighbours.get((iface_name, sender))
         before = INFINITY if old is None else link_cost(iface, old)
         was_departing = old is not None and old.departure_at is not None
         n, cost_changed = self.neighbours.on_hello(now, iface, sender, hello)
-        if old is None:
-            self.links[iface_name].full_due = True  # tell the newcomer at once that we hear it
+        if old is None:  # tell the newcomer at once that we hear it
+            self._full_hello_now(now, iface_name)
         if cost_changed:
             self._changed |= self.routing.on_cost(n.key, link_cost(iface, n))
             if before >= INFINITY:  # the link just became usable both ways: share our table
@@ -86,17 +88,28 @@ class ControlPlane:
             self._make_before_break(n)
 
     def _make_before_break(self, n: Neighbour) -> None:
-        """A neighbour will leave: ask now for fresh seqnos of every route through it, so
-        that routes around it become feasible while it still forwards (SPEC.md §8.3)."""
+        """A neighbour will leave: prefer routes around it, and ask now for fresh seqnos of
+        every route through it, so that the routes around it become feasible while it still
+        forwards (SPEC.md §8.3)."""
+        self.routing.on_departure(n.key)
         for prefix, sel in self.routing.selected.items():
             if sel.via == n.key:
                 self._request(prefix, (sel.seqno + 1) % SEQNO_MOD)
 
-    def originate(self, prefix: Prefix) -> None:
+    def _full_hello_now(self, now: float, name: str) -> None:
+        """An unscheduled full hello, at most one per hello interval per interface."""
+        link = self.links[name]
+        link.full_due = True
+        if now - link.last_full >= self.interfaces[name].hello_interval_s:
+            self._hello(name, link, now)
+
+    def originate(self, now: float, prefix: Prefix) -> None:
+        self.routing.now = now
         if self.routing.originate(prefix):
             self._changed.add(prefix)
 
-    def withdraw(self, prefix: Prefix) -> None:
+    def withdraw(self, now: float, prefix: Prefix) -> None:
+        self.routing.now = now
         if self.routing.withdraw(prefix):
             self._changed.add(prefix)
 
@@ -110,14 +123,16 @@ class ControlPlane:
     def on_update(
         self, now: float, iface_name: str, sender: int, update: control_pb2.RouteUpdate
     ) -> None:
+        self.routing.now = now
         n = self.neighbours.get((iface_name, sender))
         if n is None:
             return  # not a neighbour yet: its hello will bring a full table our way
         cost = link_cost(self.interfaces[iface_name], n)
         self._changed |= self.routing.on_update(now, n.key, cost, list(update.routes))
 
-    def on_request(self, req: control_pb2.RouteRequest) -> None:
+    def on_request(self, now: float, req: control_pb2.RouteRequest) -> None:
         """Answer what we can with an update; pass the rest on toward each source."""
+        self.routing.now = now
         onward: dict[NeighbourKey, list[control_pb2.WantedRoute]] = {}
         for wanted in req.routes:
             try:
@@ -134,7 +149,8 @@ class ControlPlane:
             fwd = control_pb2.RouteRequest(routes=routes, hop_count=req.hop_count - 1)
             self._outgoing.append(Outgoing(iface, FrameType.ROUTE_REQUEST, fwd, neighbour))
 
-    def link_down(self, iface_name: str, neighbour: int | None) -> None:
+    def link_down(self, now: float, iface_name: str, neighbour: int | None) -> None:
+        self.routing.now = now
         for n in self.neighbours.drop(iface_name, neighbour):
             self._lost(n)
 
@@ -144,6 +160,7 @@ class ControlPlane:
     # -- time --------------------------------------------------------------------------
 
     def tick(self, now: float) -> None:
+        self.routing.now = now
         for n in self.neighbours.expire(now, self.interfaces):
             self._lost(n)
         for name, link in self.links.items():
@@ -154,7 +171,7 @@ class ControlPlane:
         if now >= self.next_update:
             hold = ROUTE_HOLD_INTERVALS * self.config.update_interval_s
             self._changed |= self.routing.expire(now, hold)
-            self.routing.forget_retractions()
+            self.routing.forget_retractions(now, self.config.update_interval_s)
             for name in self.interfaces:
                 self._send_table(name)
             self.next_update = now + self._jitter(self.config.update_interval_s)
@@ -202,7 +219,7 @@ class ControlPlane:
         if link.full_due or link.since_full >= iface.heard_every:
             hello.interval_ms = round(iface.hello_interval_s * 1000)
             hello.heard.extend(self.neighbours.heard_list(name))
-            link.since_full, link.full_due = 0, False
+            link.since_full, link.full_due, link.last_full = 0, False, now
         self._outgoing.append(Outgoing(name, FrameType.HELLO, hello))
 
     def _send_table(self, name: str) -> None:

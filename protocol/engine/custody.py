@@ -98,6 +98,9 @@ class CustodyStore:
         self.store.put(held)
         return True
 
+    def holds(self, key: MessageKey) -> bool:
+        return self.store.get(key) is not None
+
     def acknowledged(self, key: MessageKey) -> bool:
         return self.store.remove(key) is not None
 

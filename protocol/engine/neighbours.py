@@ -62,17 +62,12 @@ class Neighbour:
         return self.last_heard + iface.dead_after_intervals * self.interval_s
 
 
-DEPARTING_PENALTY = 16
-"""A departing neighbour's hops cost this many times more: still usable, never preferred."""
-
-
 def link_cost(iface: InterfaceConfig, n: Neighbour) -> int:
     """The cost of one hop: the interface's base cost times the expected transmissions."""
     if n.tx_quality == 0 or n.rx_quality == 0:
         return INFINITY
     etx = (255 * 255) / (n.rx_quality * n.tx_quality)
-    penalty = DEPARTING_PENALTY if n.departure_at is not None else 1
-    return min(INFINITY - 1, round(iface.cost * etx * penalty))
+    return min(INFINITY - 1, round(iface.cost * etx))
 
 
 class NeighbourTable:
@@ -92,7 +87,10 @@ class NeighbourTable:
         """Record a hello; return the neighbour and whether its usability or cost changed."""
         key = (iface.name, sender)
         n = self._by_key.get(key)
-        interval = hello.interval_ms / 1000 if hello.interval_ms else iface.hello_interval_s
+        if hello.interval_ms:
+            interval = hello.interval_ms / 1000
+        else:  # a short hello: the interval last announced still holds
+            interval = iface.hello_interval_s if n is None else n.interval_s
         if n is None:
             n = Neighbour(iface.name, sender, now, interval, hello.seqno % SEQNO_MOD)
             self._by_key[key] = n

@@ -102,7 +102,7 @@ class NodeEngine:
 
     def link_down(self, now: float, interface: str, neighbour: int | None = None) -> None:
         """The radio or OS says a link is gone: act at once, do not wait for hellos."""
-        self.control.link_down(interface, neighbour)
+        self.control.link_down(now, interface, neighbour)
         self._step(now)
 
     def send(
@@ -155,12 +155,12 @@ class NodeEngine:
 
     def announce_prefix(self, now: float, prefix: Prefix) -> None:
         """Start serving an address block (a team's sub-net behind this gateway)."""
-        self.control.originate(prefix)
+        self.control.originate(now, prefix)
         self._step(now)
 
     def withdraw_prefix(self, now: float, prefix: Prefix) -> None:
         """Stop serving an address block; the retraction leaves in this step."""
-        self.control.withdraw(prefix)
+        self.control.withdraw(now, prefix)
         self._step(now)
 
     def handle_timer(self, now: float) -> None:
@@ -247,7 +247,7 @@ class NodeEngine:
         elif isinstance(body, control_pb2.RouteUpdate):
             self.control.on_update(now, interface, sender, body)
         elif isinstance(body, control_pb2.RouteRequest):
-            self.control.on_request(body)
+            self.control.on_request(now, body)
         elif isinstance(body, control_pb2.CustodyAck):
             self._custody_acked(body)
 
@@ -275,13 +275,20 @@ class NodeEngine:
 
     def _data(self, now: float, interface: str, frame: Frame) -> None:
         h = frame.header
+        key = (h.source, h.message_id)
         take_custody = h.custody and h.next_hop == self.config.address
-        if not self.seen.check_and_add((h.source, h.message_id), now, _lifetime(h)):
+        local = h.destination == self.config.address
+        if not self.seen.check_and_add(key, now, _lifetime(h)):
+            if take_custody and not local and not self.custody.holds(key):
+                # It comes back after a reroute (we passed it on before, or originated it):
+                # custody must be taken again, or no node would hold it any more.
+                self.counters["custody_returned"] += 1
+                self._accept_custody(now, interface, frame)
+                return
             self.counters["duplicates"] += 1
-            if take_custody:  # our earlier acknowledgement was lost: say it again
+            if take_custody:  # we hold or delivered it; our acknowledgement was lost
                 self._ack(interface, h, control_pb2.CUSTODY_DUPLICATE)
             return
-        local = h.destination == self.config.address
         if local or h.destination == ALL_HANDS or h.destination in self.config.groups:
             self._deliver(now, interface, frame)
         if local:

@@ -19,6 +19,11 @@ from tacmesh.protocol.engine.neighbours import INFINITY, NeighbourKey
 from tacmesh.protocol.pb import control_pb2
 
 SEQNO_MOD = 1 << 16
+DEPARTING_PENALTY = 16
+"""Routes through a departing neighbour cost this many times more: still usable, never
+preferred. The penalty applies only to seqnos newer than those held when the departure was
+announced: a metric rise under an old seqno would be unfeasible downstream and break
+routes there, while under a new seqno it is feasible everywhere (SPEC.md §8.3)."""
 
 
 def seqno_newer(a: int, b: int) -> bool:
@@ -70,6 +75,11 @@ class RoutingTable:
         """(prefix, router id) -> (seqno, metric) this node advertised best."""
         self.wanted: dict[Prefix, int] = {}
         """Prefixes lost and the seqno asked for, until a route comes back."""
+        self.lost_at: dict[Prefix, float] = {}
+        self.now = 0.0
+        """Time of the input being processed (set by the control plane)."""
+        self.departing: dict[NeighbourKey, dict[Prefix, int]] = {}
+        """Departing neighbours, with the seqno each prefix had when the news came."""
 
     # -- inputs ------------------------------------------------------------------------
 
@@ -102,7 +112,15 @@ class RoutingTable:
                 touched.add(prefix)
         return {p for p in touched if self._select(p)}
 
+    def on_departure(self, via: NeighbourKey) -> None:
+        """``via`` announced it will leave. Nothing changes until the seqno requests the
+        control plane sends bring newer seqnos; routes through ``via`` then pay the penalty."""
+        self.departing[via] = {
+            p: routes[via].seqno for p, routes in self.learned.items() if via in routes
+        }
+
     def on_neighbour_lost(self, via: NeighbourKey) -> set[Prefix]:
+        self.departing.pop(via, None)
         touched = {p for p, routes in self.learned.items() if routes.pop(via, None) is not None}
         return {p for p in touched if self._select(p)}
 
@@ -145,6 +163,10 @@ class RoutingTable:
             return False
         self.own.remove(prefix)
         self.selected[prefix] = Selected(prefix, self.address, self.seqno, INFINITY, None)
+        # Our own old announcements may still echo back: a feasibility distance of metric 0
+        # at our seqno makes every one of them unfeasible (RFC 8966 §3.5.1).
+        self.feasibility[(prefix, self.address)] = (self.seqno, 0)
+        self.lost_at[prefix] = self.now
         return True
 
     # -- selection ---------------------------------------------------------------------
@@ -164,17 +186,19 @@ class RoutingTable:
             for r in self.learned.get(prefix, {}).values()
             if r.metric < INFINITY and self._feasible(r)
         ]
-        best = min(candidates, key=lambda r: (r.metric, r.via), default=None)
+        best = min(candidates, key=lambda r: (self._metric(r), r.via), default=None)
         if best is None:
             if old is None or old.metric >= INFINITY:
                 return False
             # Keep advertising the loss (a retraction) with the old seqno until it is forgotten.
             self.selected[prefix] = Selected(prefix, old.router_id, old.seqno, INFINITY, None)
             self.wanted[prefix] = (old.seqno + 1) % SEQNO_MOD
+            self.lost_at[prefix] = self.now
             return True
-        new = Selected(prefix, best.router_id, best.seqno, best.metric, best.via)
+        new = Selected(prefix, best.router_id, best.seqno, self._metric(best), best.via)
         self._raise_feasibility(new)
         self.wanted.pop(prefix, None)
+        self.lost_at.pop(prefix, None)
         self.selected[prefix] = new
         return old is None or (old.router_id, old.seqno, old.metric, old.via) != (
             new.router_id,
@@ -182,6 +206,16 @@ class RoutingTable:
             new.metric,
             new.via,
         )
+
+    def _metric(self, r: LearnedRoute) -> int:
+        """The route's metric, with the departure penalty where it applies."""
+        marks = self.departing.get(r.via)
+        if marks is None:
+            return r.metric
+        mark = marks.get(r.prefix)
+        if mark is not None and not seqno_newer(r.seqno, mark):
+            return r.metric
+        return min(INFINITY - 1, r.metric * DEPARTING_PENALTY)
 
     def _raise_feasibility(self, s: Selected) -> None:
         key = (s.prefix, s.router_id)
@@ -203,16 +237,23 @@ class RoutingTable:
     def entries(self, prefixes: set[Prefix] | None = None) -> list[control_pb2.RouteEntry]:
         """What to advertise: every selected route, or only ``prefixes``."""
         chosen = (
-            self.selected.values() if prefixes is None else [self.selected[p] for p in prefixes]
+            self.selected.values()
+            if prefixes is None
+            else [self.selected[p] for p in prefixes if p in self.selected]
         )
         return [_entry(s) for s in sorted(chosen, key=lambda s: (s.prefix.base, s.prefix.length))]
 
-    def forget_retractions(self) -> None:
-        """Drop losses already announced, so the table does not keep dead prefixes forever."""
-        for p in [
-            p for p, s in self.selected.items() if s.metric >= INFINITY and p not in self.wanted
-        ]:
-            del self.selected[p]
+    def forget_retractions(self, now: float, keep_s: float) -> None:
+        """Drop losses announced at least ``keep_s`` ago (their retractions went out in a
+        triggered update and a full one), so dead prefixes do not stay in tables forever."""
+        for p in [p for p, at in self.lost_at.items() if now - at >= keep_s]:
+            sel = self.selected.get(p)
+            if sel is not None and sel.metric >= INFINITY:
+                del self.selected[p]
+            self.wanted.pop(p, None)
+            del self.lost_at[p]
+        for p in [p for p, routes in self.learned.items() if not routes]:
+            del self.learned[p]
 
 
 def _prefix(e: control_pb2.RouteEntry) -> Prefix | None:
