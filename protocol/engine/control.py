@@ -26,6 +26,9 @@ from tacmesh.protocol.pb import control_pb2
 ROUTE_HOLD_INTERVALS = 3.5
 """Learned routes not refreshed for this many update intervals are dropped."""
 REQUEST_HOPS = 16
+REQUEST_RETRY_S = 0.5
+"""Unanswered requests go out again after this, doubling up to REQUEST_RETRY_MAX_S."""
+REQUEST_RETRY_MAX_S = 16.0
 ENTRY_BUDGET_BYTES = 80
 """Room kept in an update frame for header, tag and protobuf framing."""
 
@@ -61,6 +64,8 @@ class ControlPlane:
         self._changed: set[Prefix] = set()
         self._outgoing: list[Outgoing] = []
         self._asking: dict[Prefix, int] = {}
+        self._retry_at = float("inf")
+        self._retry_wait = REQUEST_RETRY_S
         """Seqno requests gathered in this step, sent as one RouteRequest."""
         self.departure_at: float | None = None
         """When this node leaves (announced in every hello from then on)."""
@@ -168,6 +173,10 @@ class ControlPlane:
                 self._hello(name, link, now)
                 # Little spread on hellos: their spacing is what loss detection counts on.
                 link.next_hello = now + self._jitter(self.interfaces[name].hello_interval_s, 0.1)
+        if now >= self._retry_at:
+            self._asking.update(self.routing.wanted)  # unanswered: the request may be lost
+            self._retry_wait = min(REQUEST_RETRY_MAX_S, self._retry_wait * 2)
+            self._retry_at = float("inf")
         if now >= self.next_update:
             hold = ROUTE_HOLD_INTERVALS * self.config.update_interval_s
             self._changed |= self.routing.expire(now, hold)
@@ -177,7 +186,8 @@ class ControlPlane:
             self.next_update = now + self._jitter(self.config.update_interval_s)
 
     def next_deadline(self) -> float:
-        times = [link.next_hello for link in self.links.values()] + [self.next_update]
+        times = [link.next_hello for link in self.links.values()]
+        times += [self.next_update, self._retry_at]
         expiry = self.neighbours.next_expiry(self.interfaces)
         return min(times) if expiry is None else min(*times, expiry)
 
@@ -203,6 +213,10 @@ class ControlPlane:
             self._asking = {}
             for name in self.interfaces:
                 self._outgoing.append(Outgoing(name, FrameType.ROUTE_REQUEST, req))
+        if not self.routing.wanted:
+            self._retry_at, self._retry_wait = float("inf"), REQUEST_RETRY_S
+        elif self._retry_at == float("inf"):
+            self._retry_at = self.routing.now + self._retry_wait
         out, self._outgoing = self._outgoing, []
         return out
 

@@ -96,6 +96,14 @@ class RoutingTable:
             routes = self.learned.setdefault(prefix, {})
             if e.metric >= INFINITY:
                 routes.pop(via, None)
+                if router == via[1]:  # the originator itself withdrew it: the source is gone,
+                    seqno = e.seqno % SEQNO_MOD  # so routes others told us of are stale
+                    for v in [
+                        v
+                        for v, r in routes.items()
+                        if r.router_id == router and not seqno_newer(r.seqno, seqno)
+                    ]:
+                        del routes[v]
             else:
                 routes[via] = LearnedRoute(
                     prefix, router, e.seqno % SEQNO_MOD, e.metric, via, cost, now
@@ -186,6 +194,13 @@ class RoutingTable:
             for r in self.learned.get(prefix, {}).values()
             if r.metric < INFINITY and self._feasible(r)
         ]
+        if candidates:
+            # The source (originating router) is chosen on plain metrics, and the departure
+            # penalty only ranks paths to that source: a departure is a reason to move to
+            # another path, not to another source, which could be one whose withdrawal
+            # has not reached us yet (a team prefix moving between gateways).
+            source = min(candidates, key=lambda r: (r.metric, r.via)).router_id
+            candidates = [r for r in candidates if r.router_id == source]
         best = min(candidates, key=lambda r: (self._metric(r), r.via), default=None)
         if best is None:
             if old is None or old.metric >= INFINITY:
@@ -250,6 +265,11 @@ class RoutingTable:
             sel = self.selected.get(p)
             if sel is not None and sel.metric >= INFINITY:
                 del self.selected[p]
+                # With the retraction long gone, so are the routes it could loop with: the
+                # feasibility distance may go too (RFC 8966 garbage-collects source entries),
+                # or a route that is fine but no better than the old one stays unusable.
+                for key in [k for k in self.feasibility if k[0] == p and p not in self.own]:
+                    del self.feasibility[key]
             self.wanted.pop(p, None)
             del self.lost_at[p]
         for p in [p for p, routes in self.learned.items() if not routes]:
