@@ -2,25 +2,10 @@
 
 from __future__ import annotations
 
-from tacmesh.protocol.engine.config import InterfaceConfig
+from delivery.lines import A, B, C, line
 from tacmesh.protocol.frame_types import FrameType
 from tacmesh.protocol.pb import messages_pb2
 from tacmesh.sim.mini import MiniNet
-
-A, B, C = 0x0101, 0x0102, 0x0103
-
-
-def line(**b_config: object) -> MiniNet:
-    """A - B - C on point-to-point IP links."""
-    net = MiniNet(seed=11)
-    net.add_node(A, [InterfaceConfig("b")])
-    net.add_node(B, [InterfaceConfig("a"), InterfaceConfig("c")], **b_config)
-    net.add_node(C, [InterfaceConfig("b")])
-    net.connect(A, "b", B, "a")
-    net.connect(B, "c", C, "b")
-    net.run_for(10)
-    assert net.engines[A].control.routing.lookup(C) is not None
-    return net
 
 
 def texts_at(net: MiniNet, node: int) -> list[str]:

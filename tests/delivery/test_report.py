@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from delivery.lines import A, B, C, line
 from tacmesh.protocol.engine.config import InterfaceConfig
 from tacmesh.protocol.engine.report import mgmt_report, report
 from tacmesh.protocol.frame_types import FrameType
@@ -9,17 +10,9 @@ from tacmesh.protocol.messages import decode_body, encode_body
 from tacmesh.protocol.pb import messages_pb2
 from tacmesh.sim.mini import MiniNet
 
-A, B, C = 0x0101, 0x0102, 0x0103
-
 
 def test_report_lists_neighbours_routes_queues_and_held_messages() -> None:
-    net = MiniNet(seed=4)
-    net.add_node(A, [InterfaceConfig("b")])
-    net.add_node(B, [InterfaceConfig("a"), InterfaceConfig("c")])
-    net.add_node(C, [InterfaceConfig("b")])
-    net.connect(A, "b", B, "a")
-    net.connect(B, "c", C, "b")
-    net.run_for(10)
+    net = line(seed=4)
     net.cut(B, C, signal=True)
     net.send(A, C, FrameType.TEXT, messages_pb2.Text(body="wait"))
     net.run_for(1)
@@ -51,13 +44,7 @@ def test_mgmt_report_round_trips_on_the_wire() -> None:
 def test_prefix_withdrawal_travels_as_fast_as_an_announcement() -> None:
     from tacmesh.protocol.addresses import Prefix
 
-    net = MiniNet(seed=6)
-    net.add_node(A, [InterfaceConfig("b")])
-    net.add_node(B, [InterfaceConfig("a"), InterfaceConfig("c")])
-    net.add_node(C, [InterfaceConfig("b")])
-    net.connect(A, "b", B, "a")
-    net.connect(B, "c", C, "b")
-    net.run_for(10)
+    net = line(seed=6)
     team = Prefix(0x1200, 8)
     net.do(C, lambda engine, now: engine.announce_prefix(now, team))
     announced_at = net.now
