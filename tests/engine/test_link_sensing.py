@@ -1,0 +1,54 @@
+"""Link sensing (SPEC.md §8.1): who counts as a usable neighbour, and for how long."""
+
+from __future__ import annotations
+
+from tacmesh.protocol.crypto.suite import IP_TAG_LEN
+from tacmesh.protocol.engine.config import InterfaceConfig
+from tacmesh.protocol.pb import control_pb2
+from tacmesh.sim.mini import MiniNet
+
+A, B = 0x0001, 0x0002
+
+
+def pair(a_hello_s: float = 0.5, b_hello_s: float = 0.5) -> MiniNet:
+    net = MiniNet(seed=1)
+    net.add_node(A, [InterfaceConfig("to0002", hello_interval_s=a_hello_s)])
+    net.add_node(B, [InterfaceConfig("to0001", hello_interval_s=b_hello_s)])
+    net.connect(A, "to0002", B, "to0001")
+    return net
+
+
+def test_one_way_link_is_not_used() -> None:
+    net = pair()
+    (b_to_a,) = net.links[(B, "to0001")]
+    b_to_a.up = False  # A never hears B; B hears A, but A never lists B as heard
+    net.run_for(10.0)
+    assert net.engines[A].control.neighbours.get(("to0002", B)) is None
+    assert net.engines[B].control.neighbours.get(("to0001", A)) is not None
+    assert net.engines[B].control.routing.lookup(A) is None
+
+
+def test_neighbour_with_a_longer_hello_interval_is_never_lost() -> None:
+    """A short hello (no interval_ms) leaves the neighbour's announced 2 s interval in
+    force: dead_after counts the neighbour's own intervals (SPEC.md §8.1.1, §8.1.3)."""
+    net = pair(a_hello_s=0.5, b_hello_s=2.0)
+    net.run_for(5.0)
+    for _ in range(400):  # 20 s in 50 ms steps
+        net.run_for(0.05)
+        assert net.engines[A].control.neighbours.get(("to0002", B)) is not None, net.now
+
+
+def test_new_neighbour_gets_a_full_hello_at_once() -> None:
+    """Not at the next scheduled hello, which on narrowband is up to 30 s away."""
+    net = MiniNet(seed=1)  # engines driven by hand: no links, no event loop
+    a = net.add_node(A, [InterfaceConfig("to0002")])
+    b = net.add_node(B, [InterfaceConfig("to0001")])
+    now = b.next_deadline()
+    b.handle_timer(now)
+    (hello,) = b.pop_transmits()
+    a.receive(now, "to0002", hello.data)
+    bodies = [b.codec.receive(t.data, tag_len=IP_TAG_LEN, now=now).body for t in a.pop_transmits()]
+    heard = [
+        {h.address for h in body.heard} for body in bodies if isinstance(body, control_pb2.Hello)
+    ]
+    assert {B} in heard
