@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from tacmesh.protocol.addresses import ALL_HANDS, Prefix, is_unicast
-from tacmesh.protocol.codec import WireCodec
+from tacmesh.protocol.codec import Received, WireCodec
 from tacmesh.protocol.crypto.hop import Frame
 from tacmesh.protocol.engine.config import Jitter, NodeConfig
 from tacmesh.protocol.engine.control import ControlPlane, Outgoing
@@ -35,6 +35,8 @@ from tacmesh.protocol.messages import Body
 from tacmesh.protocol.pb import control_pb2, messages_pb2
 from tacmesh.protocol.priority import Priority
 
+LOCAL = "local"
+"""The interface name of a delivery that never left this node."""
 _CONTROL_HANDLERS = {
     FrameType.HELLO,
     FrameType.ROUTE_UPDATE,
@@ -131,7 +133,10 @@ class NodeEngine:
         lifetime = _lifetime(header)
         self.seen.check_and_add((self.config.address, msg_id), now, lifetime)
         own = OwnMessage(header, body, now, now + lifetime)
-        if is_unicast(destination):
+        if destination == self.config.address:  # an application on this node: no radio
+            self._deliveries.append(Delivery(Received(header, body), LOCAL))
+            self.counters["delivered"] += 1
+        elif is_unicast(destination):
             held = Held((self.config.address, msg_id), destination, header.priority,
                         own.expires_at, now, header.custody, own=own)  # fmt: skip
             if not self.custody.add(held):

@@ -57,3 +57,12 @@ def test_prefix_withdrawal_travels_as_fast_as_an_announcement() -> None:
         net.run_for(0.001)
     took_withdraw = net.now - withdrawn_at
     assert took_withdraw <= took_announce + 0.001 < 0.05  # two 2 ms hops, no timer involved
+
+
+def test_a_message_to_this_node_is_delivered_here_at_once() -> None:
+    net = line(seed=7)
+    net.send(A, A, FrameType.TEXT, messages_pb2.Text(body="note to self"))
+    (got,) = [r for r in net.received if r.node == A]
+    assert got.delivery.interface == "local" and got.at == net.now
+    assert got.delivery.message.body == messages_pb2.Text(body="note to self")
+    assert len(net.engines[A].custody) == 0
