@@ -106,6 +106,13 @@ class NeighbourTable:
             n.departure_at = now + hello.departure_in_s
         return n, link_cost(iface, n) != before
 
+    def heard_frame(self, now: float, interface: str, address: int) -> None:
+        """Any authenticated frame from a neighbour proves it is alive: on a narrowband
+        link, data carries the liveness that sparse hellos alone would take minutes to."""
+        n = self._by_key.get((interface, address))
+        if n is not None and now > n.last_heard:
+            n.last_heard = now
+
     def expire(self, now: float, interfaces: dict[str, InterfaceConfig]) -> list[Neighbour]:
         lost = [n for n in self._by_key.values() if now >= n.dead_at(interfaces[n.interface])]
         for n in lost:

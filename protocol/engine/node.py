@@ -94,6 +94,8 @@ class NodeEngine:
             self.counters["rejected"] += 1
             return
         h = frame.header
+        if iface.bitrate_bps is not None:  # narrowband: hellos are sparse, data says alive
+            self.control.neighbours.heard_frame(now, interface, h.transmitter)
         if h.next_hop not in (self.config.address, ALL_HANDS):
             self.counters["overheard"] += 1
         elif h.type in _CONTROL_HANDLERS:

@@ -70,3 +70,16 @@ def test_the_duty_cycle_paces_the_sender() -> None:
     airtime = sent * 8 / iface.bitrate_bps + frames * iface.preamble_s  # type: ignore[operator]
     assert airtime <= iface.airtime_burst_s + 30 * iface.duty_cycle + 0.5
     assert net.now - start == 30
+
+
+def test_data_keeps_a_narrowband_neighbour_alive_between_sparse_hellos() -> None:
+    net = linked_pair()
+    relay = net.engines[RELAY].control.neighbours.get(("lora0", HANDHELD))
+    assert relay is not None
+    before = relay.last_heard
+    net.run_for(1.0)
+    net.send(HANDHELD, RELAY, FrameType.TEXT, messages_pb2.Text(body="still here"))
+    net.run_for(0.5)
+    # the text, not a hello (30 s apart), moved the relay's last sight of the handheld
+    assert relay.last_heard > before
+    assert relay.last_heard >= net.now - 0.5
