@@ -104,9 +104,6 @@ class CustodyStore:
     def acknowledged(self, key: MessageKey) -> bool:
         return self.store.remove(key) is not None
 
-    def done(self, key: MessageKey) -> None:
-        self.store.remove(key)
-
     def sent(self, held: Held, now: float, timeout_s: float) -> None:
         """The message left; wait ``timeout_s`` (doubling per attempt) for custody."""
         if not held.custody:
