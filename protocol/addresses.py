@@ -123,5 +123,9 @@ class Prefix:
     def contains(self, addr: int) -> bool:
         return addr & self.mask == self.base
 
+    def covers(self, other: Prefix) -> bool:
+        """``other`` lies inside this block (or is it)."""
+        return other.length >= self.length and self.contains(other.base)
+
     def __str__(self) -> str:
         return f"0x{self.base:04x}/{self.length}"

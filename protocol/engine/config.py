@@ -45,6 +45,10 @@ class InterfaceConfig:
     """Per-frame airtime beyond the bytes (radio preamble and header)."""
     custody_timeout_s: float = 2.0
     """Wait this long for a custody acknowledgement before sending again (doubles per try)."""
+    subnet: bool = False
+    """This interface faces a team's tactical sub-net (a gateway's team radio): only the
+    node's own prefixes, what lies inside them, and a default route are advertised there,
+    and what lies inside them is summarised by them elsewhere (SPEC.md §8.2.5)."""
 
     @classmethod
     def narrowband(cls, name: str, mtu: int = 222) -> InterfaceConfig:

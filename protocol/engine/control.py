@@ -56,7 +56,11 @@ class ControlPlane:
         self.rng = rng
         self.interfaces = {i.name: i for i in config.interfaces}
         self.neighbours = NeighbourTable(config.address)
-        self.routing = RoutingTable(config.address, config.prefixes)
+        self.routing = RoutingTable(
+            config.address,
+            config.prefixes,
+            serves_default=any(i.subnet for i in config.interfaces),
+        )
         self.links = {
             i.name: _LinkState(now + i.hello_interval_s * rng.random()) for i in config.interfaces
         }
@@ -180,7 +184,7 @@ class ControlPlane:
         if now >= self.next_update:
             hold = ROUTE_HOLD_INTERVALS * self.config.update_interval_s
             self._changed |= self.routing.expire(now, hold)
-            self.routing.forget_retractions(now, self.config.update_interval_s)
+            self._changed |= self.routing.forget_retractions(now, self.config.update_interval_s)
             for name in self.interfaces:
                 self._send_table(name)
             self.next_update = now + self._jitter(self.config.update_interval_s)
@@ -197,8 +201,8 @@ class ControlPlane:
         """Everything to send now: queued messages, then triggered updates and requests."""
         if self._changed:
             changed, self._changed = self._changed, set()
-            for body in self._chunks(changed):
-                for name in self.interfaces:
+            for name in self.interfaces:
+                for body in self._chunks(changed, name):
                     self._outgoing.append(Outgoing(name, FrameType.ROUTE_UPDATE, body))
             for prefix in changed & set(self.routing.wanted):
                 self._asking[prefix] = self.routing.wanted[prefix]
@@ -237,14 +241,15 @@ class ControlPlane:
         self._outgoing.append(Outgoing(name, FrameType.HELLO, hello))
 
     def _send_table(self, name: str) -> None:
-        for body in self._chunks(None):
+        for body in self._chunks(None, name):
             self._outgoing.append(Outgoing(name, FrameType.ROUTE_UPDATE, body))
 
-    def _chunks(self, prefixes: set[Prefix] | None) -> list[control_pb2.RouteUpdate]:
-        """Split an update so that each frame fits the smallest MTU of this node."""
+    def _chunks(self, prefixes: set[Prefix] | None, name: str) -> list[control_pb2.RouteUpdate]:
+        """What interface ``name`` should hear, split so that each frame fits the smallest
+        MTU of this node."""
         room = min(i.mtu for i in self.interfaces.values()) - ENTRY_BUDGET_BYTES
         bodies, current = [], control_pb2.RouteUpdate()
-        for entry in self.routing.entries(prefixes):
+        for entry in self.routing.entries(prefixes, subnet=self.interfaces[name].subnet):
             if current.routes and current.ByteSize() + entry.ByteSize() + 2 > room:
                 bodies.append(current)
                 current = control_pb2.RouteUpdate()

@@ -74,6 +74,9 @@ class NeighbourTable:
     def __init__(self, address: int) -> None:
         self.address = address
         self._by_key: dict[NeighbourKey, Neighbour] = {}
+        self._expiry_bound: float | None = None
+        """No neighbour dies before this (a lower bound: hellos only push deaths later),
+        so asking for the next deadline does not scan the table on every frame."""
 
     def __iter__(self) -> Iterator[Neighbour]:
         return iter(list(self._by_key.values()))
@@ -104,6 +107,9 @@ class NeighbourTable:
             n.tx_quality = next((h.rx_quality for h in hello.heard if h.address == self.address), 0)
         if hello.departure_in_s:
             n.departure_at = now + hello.departure_in_s
+        dead_at = n.dead_at(iface)  # a newcomer, or a shorter interval, may die soonest
+        if self._expiry_bound is not None and dead_at < self._expiry_bound:
+            self._expiry_bound = dead_at
         return n, link_cost(iface, n) != before
 
     def heard_frame(self, now: float, interface: str, address: int) -> None:
@@ -114,9 +120,12 @@ class NeighbourTable:
             n.last_heard = now
 
     def expire(self, now: float, interfaces: dict[str, InterfaceConfig]) -> list[Neighbour]:
+        if self._expiry_bound is not None and now < self._expiry_bound:
+            return []
         lost = [n for n in self._by_key.values() if now >= n.dead_at(interfaces[n.interface])]
         for n in lost:
             del self._by_key[n.key]
+        self._expiry_bound = None
         return lost
 
     def drop(self, interface: str, address: int | None = None) -> list[Neighbour]:
@@ -131,8 +140,11 @@ class NeighbourTable:
         return lost
 
     def next_expiry(self, interfaces: dict[str, InterfaceConfig]) -> float | None:
-        times = [n.dead_at(interfaces[n.interface]) for n in self._by_key.values()]
-        return min(times) if times else None
+        if self._expiry_bound is None and self._by_key:
+            self._expiry_bound = min(
+                n.dead_at(interfaces[n.interface]) for n in self._by_key.values()
+            )
+        return self._expiry_bound
 
     def heard_list(self, interface: str) -> list[control_pb2.HeardNeighbour]:
         return [

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from tacmesh.protocol.addresses import ALL_HANDS, Prefix, is_unicast
 from tacmesh.protocol.codec import Received, WireCodec
 from tacmesh.protocol.crypto.hop import Frame
-from tacmesh.protocol.engine.config import Jitter, NodeConfig
+from tacmesh.protocol.engine.config import InterfaceConfig, Jitter, NodeConfig
 from tacmesh.protocol.engine.control import ControlPlane, Outgoing
 from tacmesh.protocol.engine.custody import CustodyStore, Held, MessageStore, State
 from tacmesh.protocol.engine.dedup import SeenMessages
@@ -83,6 +83,9 @@ class NodeEngine:
 
     def receive(self, now: float, interface: str, data: bytes) -> None:
         iface = self.config.interface(interface)
+        if self._overheard(now, iface, data):
+            self.counters["overheard"] += 1
+            return
         try:
             if data and data[0] == FRAGMENT_BYTE0:
                 whole = self.reassembly.add(now, interface, decode_fragment(data))
@@ -103,6 +106,20 @@ class NodeEngine:
         elif h.type.is_data:
             self._data(now, interface, frame)
         self._step(now)
+
+    def _overheard(self, now: float, iface: InterfaceConfig, data: bytes) -> bool:
+        """A frame for another next hop changes nothing here, so it is dropped unopened
+        (SPEC.md §8.1.3): on a shared channel most frames are other nodes' business. On a
+        narrowband link it is opened only when it is the freshest news of its sender."""
+        if len(data) < BASE_HEADER_LEN or data[0] == FRAGMENT_BYTE0:
+            return False
+        next_hop = data[10] << 8 | data[11]
+        if next_hop in (self.config.address, ALL_HANDS):
+            return False
+        if iface.bitrate_bps is None:
+            return True
+        n = self.control.neighbours.get((iface.name, data[2] << 8 | data[3]))
+        return n is None or now - n.last_heard < n.interval_s
 
     def link_down(self, now: float, interface: str, neighbour: int | None = None) -> None:
         """The radio or OS says a link is gone: act at once, do not wait for hellos."""

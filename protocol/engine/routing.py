@@ -19,6 +19,8 @@ from tacmesh.protocol.engine.neighbours import INFINITY, NeighbourKey
 from tacmesh.protocol.pb import control_pb2
 
 SEQNO_MOD = 1 << 16
+DEFAULT = Prefix(0, 0)
+"""The default route: a gateway offers it on its sub-net interfaces (SPEC.md §8.2.5)."""
 DEPARTING_PENALTY = 16
 """Routes through a departing neighbour cost this many times more: still usable, never
 preferred. The penalty applies only to seqnos newer than those held when the departure was
@@ -62,10 +64,14 @@ class Selected:
 
 
 class RoutingTable:
-    def __init__(self, address: int, prefixes: tuple[Prefix, ...]) -> None:
+    def __init__(
+        self, address: int, prefixes: tuple[Prefix, ...], *, serves_default: bool = False
+    ) -> None:
         self.address = address
         self.seqno = 0
         self.own: list[Prefix] = [Prefix(address, 16), *prefixes]
+        if serves_default:
+            self.own.append(DEFAULT)
         self.learned: dict[Prefix, dict[NeighbourKey, LearnedRoute]] = {}
         """Routes heard, by prefix, then by the neighbour that announced them."""
         self.selected: dict[Prefix, Selected] = {
@@ -105,9 +111,14 @@ class RoutingTable:
                     ]:
                         del routes[v]
             else:
-                routes[via] = LearnedRoute(
-                    prefix, router, e.seqno % SEQNO_MOD, e.metric, via, cost, now
-                )
+                known = routes.get(via)
+                seqno = e.seqno % SEQNO_MOD
+                same = (router, seqno, e.metric, cost)
+                if known is not None and same == _fields(known):
+                    # A periodic repeat: only its freshness changes, never the selection.
+                    known.refreshed_at = now
+                    continue
+                routes[via] = LearnedRoute(prefix, router, seqno, e.metric, via, cost, now)
             touched.add(prefix)
         return {p for p in touched if self._select(p)}
 
@@ -244,23 +255,43 @@ class RoutingTable:
         """Longest-prefix match among usable routes (own prefixes included)."""
         best: Selected | None = None
         for prefix, sel in self.selected.items():
+            # A gateway's own default route is for its sub-nets, never for itself.
             usable = sel.metric < INFINITY and prefix.contains(address)
+            if sel.via is None and prefix.length == 0:
+                continue
             if usable and (best is None or prefix.length > best.prefix.length):
                 best = sel
         return best
 
-    def entries(self, prefixes: set[Prefix] | None = None) -> list[control_pb2.RouteEntry]:
-        """What to advertise: every selected route, or only ``prefixes``."""
+    def entries(
+        self, prefixes: set[Prefix] | None = None, *, subnet: bool = False
+    ) -> list[control_pb2.RouteEntry]:
+        """What to advertise on one interface: every selected route, or only ``prefixes``,
+        less what the sub-net boundary keeps apart (SPEC.md §8.2.5)."""
         chosen = (
             self.selected.values()
             if prefixes is None
             else [self.selected[p] for p in prefixes if p in self.selected]
         )
-        return [_entry(s) for s in sorted(chosen, key=lambda s: (s.prefix.base, s.prefix.length))]
+        shown = [s for s in chosen if self._shown(s.prefix, subnet)]
+        return [_entry(s) for s in sorted(shown, key=lambda s: (s.prefix.base, s.prefix.length))]
 
-    def forget_retractions(self, now: float, keep_s: float) -> None:
+    def _shown(self, prefix: Prefix, subnet: bool) -> bool:
+        if DEFAULT not in self.own:  # not a gateway with sub-nets: no boundary
+            return True
+        inside = any(
+            0 < own.length < 16 and own.covers(prefix) for own in self.own if own != prefix
+        )
+        if subnet:  # the team sees its own block and a default route, nothing else
+            return prefix in self.own or inside
+        return prefix != DEFAULT and not inside  # the backbone sees the block, summarised
+
+    def forget_retractions(self, now: float, keep_s: float) -> set[Prefix]:
         """Drop losses announced at least ``keep_s`` ago (their retractions went out in a
-        triggered update and a full one), so dead prefixes do not stay in tables forever."""
+        triggered update and a full one), so dead prefixes do not stay in tables forever.
+        Return the prefixes whose selection changed (a route that only the forgotten
+        feasibility distance kept out is selected now, not at its next changed update)."""
+        reselect = set()
         for p in [p for p, at in self.lost_at.items() if now - at >= keep_s]:
             sel = self.selected.get(p)
             if sel is not None and sel.metric >= INFINITY:
@@ -270,10 +301,16 @@ class RoutingTable:
                 # or a route that is fine but no better than the old one stays unusable.
                 for key in [k for k in self.feasibility if k[0] == p and p not in self.own]:
                     del self.feasibility[key]
+                reselect.add(p)
             self.wanted.pop(p, None)
             del self.lost_at[p]
         for p in [p for p, routes in self.learned.items() if not routes]:
             del self.learned[p]
+        return {p for p in reselect if self._select(p)}
+
+
+def _fields(r: LearnedRoute) -> tuple[int, int, int, int]:
+    return (r.router_id, r.seqno, r.advertised, r.link_cost)
 
 
 def _prefix(e: control_pb2.RouteEntry) -> Prefix | None:
