@@ -45,6 +45,10 @@ class InterfaceConfig:
     """Per-frame airtime beyond the bytes (radio preamble and header)."""
     custody_timeout_s: float = 2.0
     """Wait this long for a custody acknowledgement before sending again (doubles per try)."""
+    access_jitter_s: float = 0.0
+    """Before sending from an idle queue, wait a uniform random time up to this long: on a
+    shared channel without carrier sense, nodes that react to the same frame must not all
+    transmit in the same instant (SPEC.md §5.4)."""
     subnet: bool = False
     """This interface faces a team's tactical sub-net (a gateway's team radio): only the
     node's own prefixes, what lies inside them, and a default route are advertised there,
@@ -67,6 +71,9 @@ class InterfaceConfig:
             airtime_burst_s=2.0,
             preamble_s=0.0125,
             custody_timeout_s=30.0,
+            # About ten frame airtimes: five neighbours answering one frame mostly miss
+            # each other, and an SOS still leaves within a second.
+            access_jitter_s=1.0,
         )
 
 

@@ -6,7 +6,7 @@ Changes are batched within one processing step, so a burst of news leaves as one
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from google.protobuf.message import Message as PbMessage
 
@@ -29,6 +29,10 @@ REQUEST_HOPS = 16
 REQUEST_RETRY_S = 0.5
 """Unanswered requests go out again after this, doubling up to REQUEST_RETRY_MAX_S."""
 REQUEST_RETRY_MAX_S = 16.0
+UPDATE_GAP_INTERVALS = 0.2
+"""Triggered updates leave an interface at most every this many hello intervals: the first
+change after a quiet spell goes at once (failover is not delayed), a burst of changes (a
+hundred nodes meeting on one channel) is gathered instead of echoed frame by frame."""
 ENTRY_BUDGET_BYTES = 80
 """Room kept in an update frame for header, tag and protobuf framing."""
 
@@ -48,6 +52,11 @@ class _LinkState:
     since_full: int = 0
     full_due: bool = True
     last_full: float = float("-inf")
+    table_due: bool = False
+    last_table: float = float("-inf")
+    pending: set[Prefix] = field(default_factory=set)
+    """Changes waiting for the interface's next triggered update."""
+    last_update: float = float("-inf")
 
 
 class ControlPlane:
@@ -92,7 +101,7 @@ class ControlPlane:
         if cost_changed:
             self._changed |= self.routing.on_cost(n.key, link_cost(iface, n))
             if before >= INFINITY:  # the link just became usable both ways: share our table
-                self._send_table(iface_name)
+                self._table_soon(now, iface_name)
         if n.departure_at is not None and not was_departing:
             self._make_before_break(n)
 
@@ -105,6 +114,17 @@ class ControlPlane:
             if sel.via == n.key:
                 self._request(prefix, (sel.seqno + 1) % SEQNO_MOD)
 
+    def _table_soon(self, now: float, name: str) -> None:
+        """Our whole table for a new neighbour, at most once per hello interval per
+        interface: on a shared channel one table serves every newcomer of the interval
+        (a hundred nodes meeting at once would otherwise send ten thousand tables)."""
+        link = self.links[name]
+        if now - link.last_table >= self.interfaces[name].hello_interval_s:
+            link.last_table, link.table_due = now, False
+            self._send_table(name)
+        else:
+            link.table_due = True
+
     def _full_hello_now(self, now: float, name: str) -> None:
         """An unscheduled full hello, at most one per hello interval per interface."""
         link = self.links[name]
@@ -116,11 +136,13 @@ class ControlPlane:
         self.routing.now = now
         if self.routing.originate(prefix):
             self._changed.add(prefix)
+            self.routing.urgent.add(prefix)
 
     def withdraw(self, now: float, prefix: Prefix) -> None:
         self.routing.now = now
         if self.routing.withdraw(prefix):
             self._changed.add(prefix)
+            self.routing.urgent.add(prefix)
 
     def depart(self, now: float, in_s: float) -> None:
         """This node will leave in ``in_s`` seconds: say so in every hello, starting now."""
@@ -148,8 +170,12 @@ class ControlPlane:
                 prefix = Prefix(wanted.prefix, 16 - wanted.host_bits)
             except ValueError:
                 continue
+            seqno_before = self.routing.seqno
             if self.routing.on_request(prefix, wanted.seqno % SEQNO_MOD):
-                self._changed |= set(self.routing.own) if prefix in self.routing.own else {prefix}
+                answer = set(self.routing.own) if prefix in self.routing.own else {prefix}
+                self._changed |= answer
+                if self.routing.seqno != seqno_before:  # a new seqno repairs routes: at once
+                    self.routing.urgent |= answer
                 continue
             sel = self.routing.selected.get(prefix)
             if req.hop_count > 1 and sel is not None and sel.via is not None:
@@ -173,6 +199,9 @@ class ControlPlane:
         for n in self.neighbours.expire(now, self.interfaces):
             self._lost(n)
         for name, link in self.links.items():
+            if link.table_due and now - link.last_table >= self.interfaces[name].hello_interval_s:
+                link.last_table, link.table_due = now, False
+                self._send_table(name)
             if now >= link.next_hello:
                 self._hello(name, link, now)
                 # Little spread on hellos: their spacing is what loss detection counts on.
@@ -191,6 +220,16 @@ class ControlPlane:
 
     def next_deadline(self) -> float:
         times = [link.next_hello for link in self.links.values()]
+        times += [
+            link.last_table + self.interfaces[name].hello_interval_s
+            for name, link in self.links.items()
+            if link.table_due
+        ]
+        times += [
+            link.last_update + self._update_gap(name)
+            for name, link in self.links.items()
+            if link.pending
+        ]
         times += [self.next_update, self._retry_at]
         expiry = self.neighbours.next_expiry(self.interfaces)
         return min(times) if expiry is None else min(*times, expiry)
@@ -201,11 +240,21 @@ class ControlPlane:
         """Everything to send now: queued messages, then triggered updates and requests."""
         if self._changed:
             changed, self._changed = self._changed, set()
-            for name in self.interfaces:
-                for body in self._chunks(changed, name):
-                    self._outgoing.append(Outgoing(name, FrameType.ROUTE_UPDATE, body))
+            minor, self.routing.minor = self.routing.minor & changed, set()
+            urgent, self.routing.urgent = bool(self.routing.urgent & changed), set()
+            for name, iface in self.interfaces.items():
+                link = self.links[name]
+                link.pending |= changed if iface.bitrate_bps is None else changed - minor
+                if urgent:  # a repair or hand-off leaves now, with whatever was gathered
+                    link.last_update = float("-inf")
             for prefix in changed & set(self.routing.wanted):
                 self._asking[prefix] = self.routing.wanted[prefix]
+        now = self.routing.now
+        for name, link in self.links.items():
+            if link.pending and now >= link.last_update + self._update_gap(name):
+                for body in self._chunks(link.pending, name):
+                    self._outgoing.append(Outgoing(name, FrameType.ROUTE_UPDATE, body))
+                link.pending, link.last_update = set(), now
         if self._asking:
             req = control_pb2.RouteRequest(
                 routes=[
@@ -223,6 +272,9 @@ class ControlPlane:
             self._retry_at = self.routing.now + self._retry_wait
         out, self._outgoing = self._outgoing, []
         return out
+
+    def _update_gap(self, name: str) -> float:
+        return UPDATE_GAP_INTERVALS * self.interfaces[name].hello_interval_s
 
     def _request(self, prefix: Prefix, seqno: int) -> None:
         self._asking[prefix] = seqno
@@ -245,9 +297,8 @@ class ControlPlane:
             self._outgoing.append(Outgoing(name, FrameType.ROUTE_UPDATE, body))
 
     def _chunks(self, prefixes: set[Prefix] | None, name: str) -> list[control_pb2.RouteUpdate]:
-        """What interface ``name`` should hear, split so that each frame fits the smallest
-        MTU of this node."""
-        room = min(i.mtu for i in self.interfaces.values()) - ENTRY_BUDGET_BYTES
+        """What interface ``name`` should hear, split so that each frame fits its MTU."""
+        room = self.interfaces[name].mtu - ENTRY_BUDGET_BYTES
         bodies, current = [], control_pb2.RouteUpdate()
         for entry in self.routing.entries(prefixes, subnet=self.interfaces[name].subnet):
             if current.routes and current.ByteSize() + entry.ByteSize() + 2 > room:

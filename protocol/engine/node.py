@@ -67,7 +67,7 @@ class NodeEngine:
         self.counter = counter
         """The next frame counter; the driver persists it (SPEC.md §7.4.1)."""
         self.control = ControlPlane(config, rng, now)
-        self.queues = {i.name: InterfaceQueue(i) for i in config.interfaces}
+        self.queues = {i.name: InterfaceQueue(i, rng=rng) for i in config.interfaces}
         self.seen = SeenMessages()
         self.reassembly = Reassembly()
         self._datagram_tags = dict.fromkeys(self.queues, 0)

@@ -84,6 +84,10 @@ class RoutingTable:
         self.lost_at: dict[Prefix, float] = {}
         self.now = 0.0
         """Time of the input being processed (set by the control plane)."""
+        self.urgent: set[Prefix] = set()
+        """Changed prefixes with a new source or seqno (a hand-off, a repair): told at once."""
+        self.minor: set[Prefix] = set()
+        """Changed prefixes whose change is too small to spend narrowband airtime on."""
         self.departing: dict[NeighbourKey, dict[Prefix, int]] = {}
         """Departing neighbours, with the seqno each prefix had when the news came."""
 
@@ -102,6 +106,8 @@ class RoutingTable:
             routes = self.learned.setdefault(prefix, {})
             if e.metric >= INFINITY:
                 routes.pop(via, None)
+                if router != via[1] and self._outranked(prefix, via, None):
+                    continue
                 if router == via[1]:  # the originator itself withdrew it: the source is gone,
                     seqno = e.seqno % SEQNO_MOD  # so routes others told us of are stale
                     for v in [
@@ -118,9 +124,28 @@ class RoutingTable:
                     # A periodic repeat: only its freshness changes, never the selection.
                     known.refreshed_at = now
                     continue
-                routes[via] = LearnedRoute(prefix, router, seqno, e.metric, via, cost, now)
+                route = LearnedRoute(prefix, router, seqno, e.metric, via, cost, now)
+                routes[via] = route
+                if self._outranked(prefix, via, route):
+                    continue
             touched.add(prefix)
         return {p for p in touched if self._select(p)}
+
+    def _outranked(self, prefix: Prefix, via: NeighbourKey, route: LearnedRoute | None) -> bool:
+        """Whether news of the route heard from ``via`` (``None``: withdrawn) cannot change
+        the selection, so that selection need not run. With no departure pending, the
+        selected route is the best feasible one by (metric, neighbour); a route that is not
+        it and stays behind it changes nothing: the selected route, its feasibility and
+        every other candidate are as they were. On a shared channel where a hundred
+        neighbours advertise every prefix, this is nearly every entry of every update."""
+        if self.departing:
+            return False
+        sel = self.selected.get(prefix)
+        if sel is None or sel.via is None or sel.via == via or sel.metric >= INFINITY:
+            return False
+        if route is None or route.metric >= INFINITY or not self._feasible(route):
+            return True
+        return (route.metric, via) > (sel.metric, sel.via)
 
     def on_cost(self, via: NeighbourKey, cost: int) -> set[Prefix]:
         touched = set()
@@ -129,7 +154,11 @@ class RoutingTable:
             if route is not None and route.link_cost != cost:
                 route.link_cost = cost
                 touched.add(prefix)
-        return {p for p in touched if self._select(p)}
+        # A link's quality wanders with every lost hello; a selection that moves only a
+        # little with it is not news anywhere (it is in the next periodic update). Left
+        # unchecked, a hundred neighbours on one channel re-advertise their tables for
+        # ever (SPEC.md §8.2.3).
+        return {p for p in touched if self._select(p) and p not in self.minor}
 
     def on_departure(self, via: NeighbourKey) -> None:
         """``via`` announced it will leave. Nothing changes until the seqno requests the
@@ -220,18 +249,27 @@ class RoutingTable:
             self.selected[prefix] = Selected(prefix, old.router_id, old.seqno, INFINITY, None)
             self.wanted[prefix] = (old.seqno + 1) % SEQNO_MOD
             self.lost_at[prefix] = self.now
+            self.urgent.add(prefix)
+            self.minor.discard(prefix)
             return True
         new = Selected(prefix, best.router_id, best.seqno, self._metric(best), best.via)
         self._raise_feasibility(new)
         self.wanted.pop(prefix, None)
         self.lost_at.pop(prefix, None)
         self.selected[prefix] = new
-        return old is None or (old.router_id, old.seqno, old.metric, old.via) != (
+        changed = old is None or (old.router_id, old.seqno, old.metric, old.via) != (
             new.router_id,
             new.seqno,
             new.metric,
             new.via,
         )
+        if changed and old is not None and not _worth_telling(old, new):
+            self.minor.add(prefix)
+        else:
+            self.minor.discard(prefix)
+        if changed and old is not None and _news_of_source(old, new):
+            self.urgent.add(prefix)
+        return changed
 
     def _metric(self, r: LearnedRoute) -> int:
         """The route's metric, with the departure penalty where it applies."""
@@ -307,6 +345,29 @@ class RoutingTable:
         for p in [p for p, routes in self.learned.items() if not routes]:
             del self.learned[p]
         return {p for p in reselect if self._select(p)}
+
+
+def _worth_telling(old: Selected, new: Selected) -> bool:
+    """Whether a change deserves a triggered update on narrowband (SPEC.md §8.2.3): a new
+    source or seqno, a route lost or found, or a metric that moved by a quarter or more.
+    Smaller moves (link quality wandering with a lost hello) wait for the periodic update:
+    on a shared narrowband channel every triggered update costs every neighbour airtime
+    and risks collisions that move qualities again. Not telling is safe for loop freedom:
+    neighbours judge feasibility by what was advertised, and this node's feasibility
+    distance only ever tightens."""
+    if (old.router_id, old.seqno) != (new.router_id, new.seqno):
+        return True
+    if (old.metric >= INFINITY) != (new.metric >= INFINITY):
+        return True
+    return abs(new.metric - old.metric) * 4 >= max(1, old.metric)
+
+
+def _news_of_source(old: Selected, new: Selected) -> bool:
+    """A new source or seqno, or a route lost or found again: what repairs and hand-offs
+    are made of, so it must not wait behind the aggregation of ordinary changes."""
+    if (old.router_id, old.seqno) != (new.router_id, new.seqno):
+        return True
+    return (old.metric >= INFINITY) != (new.metric >= INFINITY)
 
 
 def _fields(r: LearnedRoute) -> tuple[int, int, int, int]:

@@ -19,7 +19,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tacmesh.protocol.engine.config import InterfaceConfig
+from tacmesh.protocol.engine.config import InterfaceConfig, Jitter
 from tacmesh.protocol.frame_types import FrameType
 from tacmesh.protocol.priority import Priority
 
@@ -93,9 +93,12 @@ class _Class:
 
 
 class InterfaceQueue:
-    def __init__(self, iface: InterfaceConfig, limit: int = 512) -> None:
+    def __init__(self, iface: InterfaceConfig, limit: int = 512, rng: Jitter | None = None) -> None:
         self.iface = iface
         self.limit = limit
+        self.rng = rng
+        self.access_at = float("-inf")
+        """An idle interface that gets a frame waits until then (random access delay)."""
         self._classes = {p: _Class() for p in Priority}
         self._fresh: dict[tuple[int, FrameType], Queued] = {}
         self.busy_until = 0.0
@@ -107,6 +110,9 @@ class InterfaceQueue:
         return sum(c.count for c in self._classes.values())
 
     def push(self, item: Queued) -> None:
+        if self._contended() and self._idle(item.queued_at):
+            assert self.rng is not None
+            self.access_at = item.queued_at + self.iface.access_jitter_s * self.rng.random()
         if item.freshness is not None:
             origin, ftype, msg_id = item.freshness
             older = self._fresh.get((origin, ftype))
@@ -158,8 +164,21 @@ class InterfaceQueue:
             return None
         if self.iface.bitrate_bps is None:
             return float("-inf")
-        short = max(0.0, self.airtime(head.size) - self.tokens)
-        return max(self.busy_until, self._refilled_at + short / self.iface.duty_cycle)
+        # A frame longer than the whole burst (a big frame at a slow spreading factor) goes
+        # when the bucket is full, and its debt paces what follows: it must not wait forever.
+        need = min(self.airtime(head.size), self.iface.airtime_burst_s)
+        short = max(0.0, need - self.tokens)
+        return max(
+            self.busy_until, self.access_at, self._refilled_at + short / self.iface.duty_cycle
+        )
+
+    def _contended(self) -> bool:
+        """A shared airtime-limited channel with a random access delay (and the dice)."""
+        i = self.iface
+        return i.bitrate_bps is not None and i.access_jitter_s > 0 and self.rng is not None
+
+    def _idle(self, now: float) -> bool:
+        return len(self) == 0 and now >= self.busy_until
 
     def pop(self, now: float) -> Queued | None:
         """The next frame to send now, or None if the interface must wait."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 from hypothesis import given
@@ -146,3 +148,37 @@ def test_every_class_can_be_queued_and_sent(priority: Priority) -> None:
     q = InterfaceQueue(InterfaceConfig("eth0"))
     q.push(item(priority, label=priority.name))
     assert drain(q) == [priority.name]
+
+
+def test_an_idle_narrowband_queue_waits_a_random_access_delay_then_sends_back_to_back() -> None:
+    rng = random.Random(5)
+    q = InterfaceQueue(NARROW, rng=random.Random(5))
+    expected_wait = NARROW.access_jitter_s * rng.random()
+    q.push(item(Priority.TEXT, origin=1, at=100.0))
+    q.push(item(Priority.TEXT, origin=2, at=100.0))
+    assert q.pop(100.0 + expected_wait - 1e-6) is None
+    first = q.pop(100.0 + expected_wait)
+    assert first is not None
+    q.sent(100.0 + expected_wait, 40)
+    # the second follows when the air is free: no second random wait
+    assert q.ready_at() == pytest.approx(q.busy_until)
+
+
+def test_ip_queues_never_wait_for_access() -> None:
+    q = InterfaceQueue(InterfaceConfig("eth0"), rng=random.Random(1))
+    q.push(item(Priority.TEXT, origin=1, at=5.0))
+    assert q.pop(5.0) is not None
+
+
+def test_a_frame_longer_than_the_airtime_burst_still_leaves_and_its_debt_paces_the_next() -> None:
+    slow = replace(InterfaceConfig.narrowband("lora-sf12"), bitrate_bps=250.0)
+    q = InterfaceQueue(slow)
+    big = item(Priority.TEXT, at=T0, size=200)  # 6.4 s of air against a 2 s burst
+    q.push(big)
+    assert q.pop(T0) is big
+    q.sent(T0, 200)
+    q.push(item(Priority.TEXT, at=T0, size=200))
+    ready = q.ready_at()
+    assert ready is not None
+    # the debt (6.4 - 2 s) and a full burst are earned back at the 10 % duty cycle
+    assert ready == pytest.approx(T0 + (q.airtime(200) - 2.0 + 2.0) / 0.1)
