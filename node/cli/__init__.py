@@ -10,7 +10,7 @@ import argparse
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
-from tacmesh.node.cli import protocol_cmd
+from tacmesh.node.cli import protocol_cmd, sim_cmd
 
 
 def _version() -> str:
@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     protocol_cmd.register(sub)
+    sim_cmd.register(sub)
     return parser
 
 

@@ -1,0 +1,159 @@
+"""Failover time: how long the flows a failure broke take to find a way again.
+
+A flow is a source and a unicast destination of periodic traffic. When a failure strikes,
+the flows whose current route (followed next hop by next hop through the engines' own
+routing tables) crossed what failed are *affected*; flows whose own source or destination
+failed are not counted (nothing can repair them). From then on the watch follows each
+affected flow's route every ``PROBE_S``: the flow has *recovered* when its route reaches
+the destination again through live nodes and links that exist, avoiding what failed. A
+planned departure counts from its announcement, so make-before-break shows as a short
+failover before the node even leaves. The failover time of a failure is the time until
+its last affected flow recovered (None if one never did within ``WATCH_S``).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from tacmesh.protocol.addresses import is_unicast
+from tacmesh.sim.build import SimNode
+from tacmesh.sim.failures import Strike
+from tacmesh.sim.scenario.model import TrafficSpec
+
+if TYPE_CHECKING:
+    from tacmesh.sim.world import World
+
+PROBE_S = 0.1
+WATCH_S = 300.0
+MAX_HOPS = 32
+
+
+@dataclass(slots=True)
+class Watch:
+    strike: Strike
+    at: float
+    failed: frozenset[int]
+    """Indices of nodes that failed (or are leaving)."""
+    cut: frozenset[tuple[int, int]]
+    affected: list[tuple[SimNode, int]]
+    recovered: dict[tuple[int, int], float] = field(default_factory=dict)
+
+
+class FailoverWatch:
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.flows: dict[tuple[int, int], SimNode] = {}
+        self.watches: list[Watch] = []
+        self._pending: (
+            tuple[frozenset[int], frozenset[tuple[int, int]], list[tuple[SimNode, int]]] | None
+        ) = None
+
+    def flow(self, source: SimNode, destination: int, spec: TrafficSpec) -> None:
+        if spec.every_s is not None and is_unicast(destination):
+            self.flows.setdefault((source.index, destination), source)
+
+    def before(self, strike: Strike) -> None:
+        failed, cut = self._what_fails(strike)
+        affected = []
+        for (_, dst), src in self.flows.items():
+            if src.index in failed or self._index(dst) in failed or not src.alive:
+                continue
+            path = self.walk(src, dst, frozenset(), frozenset())
+            if path is not None and _crosses(path, failed, cut):
+                affected.append((src, dst))
+        self._pending = (failed, cut, affected)
+
+    def after(self, strike: Strike) -> None:
+        assert self._pending is not None
+        failed, cut, affected = self._pending
+        self._pending = None
+        watch = Watch(strike, self.world.t, failed, cut, affected)
+        self.watches.append(watch)
+        if affected:
+            self._probe(watch)
+
+    def _probe(self, watch: Watch) -> None:
+        t = self.world.t
+        for src, dst in watch.affected:
+            key = (src.index, dst)
+            if key not in watch.recovered and self.walk(src, dst, watch.failed, watch.cut):
+                watch.recovered[key] = t - watch.at
+        if len(watch.recovered) < len(watch.affected) and t - watch.at < WATCH_S:
+            self.world.kernel.at(self.world.kernel.now + PROBE_S, lambda _: self._probe(watch))
+
+    def walk(self, src: SimNode, dst: int, failed: frozenset[int],
+             cut: frozenset[tuple[int, int]]) -> list[SimNode] | None:  # fmt: skip
+        """The route from ``src`` to ``dst`` as the engines would forward, if it works."""
+        world = self.world
+        node, path = src, [src]
+        for _ in range(MAX_HOPS):
+            if node.address == dst:
+                return path
+            sel = node.engine.control.routing.lookup(dst)
+            if sel is None or sel.via is None:
+                return None
+            iface, neighbour = sel.via
+            nxt = world.built.by_address.get(neighbour)
+            if nxt is None or not nxt.alive or nxt.index in failed or nxt in path:
+                return None
+            port = world.medium.ports[(node.index, iface)]
+            if not any(link[0].node is nxt for link in port.links):
+                return None
+            if world.medium._cut(node, nxt) or _pair(node, nxt) in cut:
+                return None
+            path.append(nxt)
+            node = nxt
+        return None
+
+    def _what_fails(self, strike: Strike) -> tuple[frozenset[int], frozenset[tuple[int, int]]]:
+        kind = strike.spec.kind
+        if kind == "link_cut":
+            a, b = strike.nodes
+            return frozenset(), frozenset({_pair(a, b)})
+        if kind == "partition":
+            inside = {n.index for n in strike.nodes}
+            cut = {
+                _pair(a.node, link[0].node)
+                for a in self.world.medium.ports.values()
+                for link in a.links
+                if (a.node.index in inside) != (link[0].node.index in inside)
+            }
+            return frozenset(), frozenset(cut)
+        if kind == "jamming":
+            spec = strike.spec
+            from tacmesh.sim.medium import Jam
+
+            jam = Jam(spec.center or (0.0, 0.0), spec.radius_m, spec.profile)
+            hit = {p.node.index for p in self.world.medium.ports.values() if jam.covers(p)}
+            return frozenset(hit), frozenset()
+        return frozenset(n.index for n in strike.nodes), frozenset()
+
+    def _index(self, address: int) -> int | None:
+        node = self.world.built.by_address.get(address)
+        return None if node is None else node.index
+
+    def results(self) -> list[dict[str, object]]:
+        out: list[dict[str, object]] = []
+        for w in self.watches:
+            done = len(w.recovered) == len(w.affected)
+            out.append({
+                "at_s": round(w.at, 3),
+                "kind": w.strike.spec.kind,
+                "target": w.strike.label,
+                "affected_flows": len(w.affected),
+                "recovered_flows": len(w.recovered),
+                "failover_s": (round(max(w.recovered.values(), default=0.0), 3) if done else None),
+            })  # fmt: skip
+        return out
+
+
+def _pair(a: SimNode, b: SimNode) -> tuple[int, int]:
+    return (min(a.index, b.index), max(a.index, b.index))
+
+
+def _crosses(path: list[SimNode], failed: frozenset[int], cut: frozenset[tuple[int, int]]) -> bool:
+    if any(n.index in failed for n in path):
+        return True
+    return any(_pair(a, b) in cut for a, b in itertools.pairwise(path))

@@ -1,0 +1,211 @@
+"""The air between simulated nodes: who hears whom, how well, and what each frame costs.
+
+Rules kept here:
+- Radios hear each other only on the same (profile, channel). Link qualities (the
+  delivery probability of one frame, from the profile's path-loss model and the pair's
+  fixed shadowing) are recomputed every topology interval, only for pairs where a node
+  moved or changed state.
+- A radio sends one frame at a time: a frame starts when the previous one has left
+  (serialisation at the profile's bit rate; LoRa airtime by Semtech's formula) and arrives
+  a propagation delay after it ends.
+- On channels with collisions (LoRa), every radio in range receives every frame, overlaps
+  at a receiver spoil frames (capture aside), and a radio hears nothing while it sends.
+  On other channels a frame for one next hop goes only to that neighbour: the others'
+  engines would drop it unopened (SPEC.md §8.1.3), so the result is the same, cheaper.
+- Cuts, partitions and jamming act at the receiver: the frame is lost and counted.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from tacmesh.protocol.addresses import ALL_HANDS
+from tacmesh.protocol.engine.events import Transmit
+from tacmesh.protocol.priority import Priority
+from tacmesh.sim.build import Radio, SimNode
+from tacmesh.sim.radio import CollisionTracker, shadowing_db
+
+Arrival = tuple["Port", bytes, int]
+MIN_QUALITY = 0.01
+"""Pairs below this delivery probability are treated as out of range."""
+MOVED_M = 1.0
+
+
+@dataclass(slots=True, eq=False)
+class Port:
+    """A radio of a node, as the medium sees it."""
+
+    node: SimNode
+    radio: Radio
+    busy_until: float = 0.0
+    tracker: CollisionTracker | None = None
+    links: list[tuple[Port, float, float, float]] = field(default_factory=list)
+    """(receiver, delivery probability, propagation delay, received power in dBm) for
+    every port in range."""
+
+    @property
+    def name(self) -> str:
+        return self.radio.interface.name
+
+
+@dataclass(slots=True)
+class Jam:
+    center: tuple[float, float]
+    radius_m: float
+    profile: str | None
+
+    def covers(self, port: Port) -> bool:
+        if self.profile is not None and port.radio.profile.name != self.profile:
+            return False
+        x, y, _ = port.node.position
+        return math.hypot(x - self.center[0], y - self.center[1]) <= self.radius_m
+
+
+class Medium:
+    def __init__(self, nodes: list[SimNode], seed: int, rng: random.Random) -> None:
+        self.rng = rng
+        self.seed = seed
+        self.ports: dict[tuple[int, str], Port] = {}
+        self.channels: dict[tuple[str, str], list[Port]] = {}
+        for n in nodes:
+            for name, radio in n.radios.items():
+                tracker = None
+                if radio.profile.collisions:
+                    tracker = CollisionTracker(radio.profile.capture_db)
+                port = Port(n, radio, tracker=tracker)
+                self.ports[(n.index, name)] = port
+                self.channels.setdefault(radio.channel, []).append(port)
+        self.cuts: Counter[tuple[int, int]] = Counter()
+        """Node pairs (lower index first) whose links are cut, with how many cuts hold."""
+        self.partitions: Counter[str] = Counter()
+        self.jams: list[Jam] = []
+        self.lost: Counter[str] = Counter()
+        self.bytes: Counter[tuple[str, str]] = Counter()
+        """(profile, "control" | "data") -> bytes sent."""
+        self.airtime: dict[tuple[str, str], float] = {}
+        self.frames_sent = 0
+        self.frames_received = 0
+        self._frame_id = 0
+        self._placed: dict[int, tuple[float, float, float, bool]] = {}
+
+    # -- link qualities ----------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Recompute the links of every channel where a node moved, died or came back."""
+        moved = {
+            n.index
+            for ports in self.channels.values()
+            for p in ports
+            if self._moved(p.node)
+            for n in (p.node,)
+        }
+        for ports in self.channels.values():
+            if any(p.node.index in moved for p in ports):
+                self._relink(ports, moved)
+        for p in self.ports.values():
+            self._placed[p.node.index] = (*p.node.position, p.node.alive)
+
+    def _moved(self, n: SimNode) -> bool:
+        last = self._placed.get(n.index)
+        if last is None:
+            return True
+        x, y, z, alive = last
+        px, py, pz = n.position
+        return alive != n.alive or abs(px - x) + abs(py - y) + abs(pz - z) > MOVED_M
+
+    def _relink(self, ports: list[Port], moved: set[int]) -> None:
+        for a in ports:
+            if a.node.index not in moved:  # keep links to unmoved peers, redo the rest
+                a.links = [link for link in a.links if link[0].node.index not in moved]
+            else:
+                a.links = []
+        for i, a in enumerate(ports):
+            for b in ports[i + 1 :]:
+                if a.node.index not in moved and b.node.index not in moved:
+                    continue
+                link = self._quality(a, b)
+                if link is not None:
+                    q, delay, dbm = link
+                    a.links.append((b, q, delay, dbm))
+                    b.links.append((a, q, delay, dbm))
+
+    def _quality(self, a: Port, b: Port) -> tuple[float, float, float] | None:
+        if not (a.node.alive and b.node.alive) or a.node is b.node:
+            return None
+        profile = a.radio.profile
+        (ax, ay, az), (bx, by, bz) = a.node.position, b.node.position
+        d = math.hypot(ax - bx, ay - by, az - bz)
+        if not profile.in_range(d, az, bz):
+            return None
+        shadow = shadowing_db(self.seed, a.node.address, b.node.address, profile.shadowing_db)
+        q = profile.delivery_probability(d, az, bz, shadow)
+        if q < MIN_QUALITY:
+            return None
+        return q, profile.propagation_delay_s(d), profile.rx_power_dbm(d, az, bz, shadow)
+
+    def links_up(self) -> list[tuple[Port, Port, float]]:
+        return [
+            (a, link[0], link[1])
+            for a in self.ports.values()
+            for link in a.links
+            if a.node.index < link[0].node.index
+        ]
+
+    # -- frames ------------------------------------------------------------------------
+
+    def send(
+        self, now: float, port: Port, t: Transmit, schedule: Callable[[float, Arrival], None]
+    ) -> None:
+        profile = port.radio.profile
+        start = max(now, port.busy_until)
+        airtime = profile.airtime_s(len(t.data))
+        end = start + airtime
+        port.busy_until = end
+        kind = "control" if t.priority is Priority.CONTROL else "data"
+        self.bytes[(profile.name, kind)] += len(t.data)
+        key = (profile.name, kind)
+        self.airtime[key] = self.airtime.get(key, 0.0) + airtime
+        self.frames_sent += 1
+        if port.tracker is not None:
+            port.tracker.transmitting(start, end)
+        unicast_only = port.tracker is None and t.next_hop != ALL_HANDS
+        for rx, q, delay, dbm in port.links:
+            if unicast_only and rx.node.address != t.next_hop:
+                continue
+            if self._cut(port.node, rx.node):
+                self.lost["cut"] += 1
+                continue
+            if q < 1.0 and self.rng.random() >= q:
+                self.lost["fading"] += 1
+                continue
+            self._frame_id += 1
+            if rx.tracker is not None:
+                rx.tracker.begin(self._frame_id, start + delay, end + delay, dbm)
+            schedule(end + delay, (rx, t.data, self._frame_id))
+
+    def arrives(self, arrival: Arrival) -> bool:
+        """At the frame's end at the receiver: does the receiver get it?"""
+        rx, _, frame_id = arrival
+        if rx.tracker is not None and not rx.tracker.survived(frame_id):
+            self.lost["collision"] += 1
+            return False
+        if not rx.node.alive:
+            return False
+        if self.jams and any(j.covers(rx) for j in self.jams):
+            self.lost["jammed"] += 1
+            return False
+        self.frames_received += 1
+        return True
+
+    def _cut(self, a: SimNode, b: SimNode) -> bool:
+        if self.cuts and self.cuts[(min(a.index, b.index), max(a.index, b.index))]:
+            return True
+        return bool(
+            self.partitions
+            and a.team != b.team
+            and (self.partitions[a.team or ""] or self.partitions[b.team or ""])
+        )

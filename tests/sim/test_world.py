@@ -1,0 +1,217 @@
+"""The simulator end to end: determinism, failover against a known answer, partitions,
+restarts, the run directory, the pcap and the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from scapy.utils import rdpcap
+
+from tacmesh.node.cli import main
+from tacmesh.protocol.header import decode_header
+from tacmesh.sim.report import write_report
+from tacmesh.sim.run import apply_overrides, run_scenario
+from tacmesh.sim.scenario import parse_scenario
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "earthquake-valley.toml"
+
+# Radios with a hard edge (range model): who hears whom is exact, so the answers are too.
+# cp (0,0) reaches r1 (200,0) and r2 (200,100); both reach gw (400,0); cp never reaches gw.
+DIAMOND = """
+schema = 1
+name = "Diamond"
+seed = {seed}
+duration_s = {duration}
+metrics_bin_s = 10
+
+[site]
+lat = 31.0
+lon = 103.0
+
+[[radio]]
+name = "short"
+base = "wifi-mesh"
+model = "range"
+range_m = 240
+ramp_m = 1
+
+[[radio]]
+name = "team-lora"
+base = "lora"
+model = "range"
+range_m = 400
+ramp_m = 1
+
+[[team]]
+name = "alpha"
+center = [450, 0]
+radius_m = 20
+
+[[node]]
+name = "cp"
+role = "command_post"
+radios = ["short"]
+position = [0, 0]
+
+[[node]]
+name = "r1"
+role = "ground_backbone"
+radios = ["short"]
+position = [200, 0]
+
+[[node]]
+name = "r2"
+role = "ground_backbone"
+radios = ["short"]
+position = [200, 100]
+
+[[node]]
+name = "gw"
+role = "gateway"
+team = "alpha"
+radios = [{{ profile = "team-lora", channel = "team" }}, "short"]
+position = [400, 0]
+
+[[node]]
+name = "hh"
+role = "handheld"
+team = "alpha"
+count = 3
+radios = [{{ profile = "team-lora", channel = "team" }}]
+
+[[traffic]]
+kind = "position"
+from = "role:handheld"
+to = "command"
+every_s = 10
+
+[[traffic]]
+kind = "vitals"
+from = "role:handheld"
+to = "command"
+every_s = 20
+stop_s = {vitals_stop}
+{failures}
+"""
+
+
+def diamond(failures: str = "", seed: int = 1, duration: int = 240):  # type: ignore[no-untyped-def]
+    text = DIAMOND.format(
+        seed=seed, duration=duration, failures=failures, vitals_stop=duration - 60
+    )  # the last ones have time to arrive
+    return parse_scenario(text)
+
+
+def without_wall(results: dict) -> dict:  # type: ignore[type-arg]
+    run = {k: v for k, v in results["run"].items() if k not in ("wall_s", "realtime_factor")}
+    return {**results, "run": run}
+
+
+def test_the_same_scenario_and_seed_give_identical_results() -> None:
+    a = run_scenario(diamond(seed=3, duration=120))
+    b = run_scenario(diamond(seed=3, duration=120))
+    c = run_scenario(diamond(seed=4, duration=120))
+    assert json.dumps(without_wall(a), sort_keys=True) == json.dumps(
+        without_wall(b), sort_keys=True
+    )
+    assert a["run"]["events"] != c["run"]["events"]  # the seed matters
+
+
+@pytest.mark.parametrize("victim", ["r1", "r2"])
+def test_failover_time_of_a_silent_relay_death_is_the_detection_time(victim: str) -> None:
+    """Hellos every 0.5 s, a neighbour lost after 2.5 intervals (1.25 s): the flows through
+    the dead relay find the other one after 0.75-1.25 s of silence plus a processing step,
+    and flows through the other relay are not counted."""
+    failure = f'\n[[failure]]\nkind = "node_death"\ntarget = "{victim}"\nat_s = 120\n'
+    (failed,) = run_scenario(diamond(failure))["failures"]
+    assert failed["target"] == victim
+    if failed["affected_flows"] == 0:  # traffic ran through the other relay: nothing to do
+        other = "r2" if victim == "r1" else "r1"
+        (again,) = run_scenario(diamond(failure.replace(victim, other)))["failures"]
+        assert again["affected_flows"] == 3
+        return
+    assert failed["affected_flows"] == 3  # the three handhelds' flows to the command post
+    assert failed["recovered_flows"] == 3
+    assert 0.7 <= failed["failover_s"] <= 1.6
+
+
+def test_a_partitioned_team_loses_positions_and_gets_its_vitals_through_after_healing() -> None:
+    failure = '\n[[failure]]\nkind = "partition"\ntarget = "alpha"\nat_s = 100\nduration_s = 60\n'
+    results = run_scenario(diamond(failure, duration=300))
+    vitals = results["delivery"]["by_class"]["vitals"]
+    position = results["delivery"]["by_class"]["position"]
+    assert vitals["delivered"] == vitals["sent"]  # custody carried them across the gap
+    assert vitals["latency_s"]["max"] > 30  # ... some waited for the heal
+    lost = position["sent"] - position["delivered"]
+    assert lost >= 3 * 5  # about 6 rounds of 3 positions fell in the minute apart
+
+
+def test_a_restarted_relay_comes_back_and_carries_traffic_again() -> None:
+    failure = (
+        '\n[[failure]]\nkind = "node_restart"\ntarget = "r1"\nat_s = 60\nduration_s = 30\n'
+        '\n[[failure]]\nkind = "node_death"\ntarget = "r2"\nat_s = 150\n'
+    )
+    results = run_scenario(diamond(failure, duration=300))
+    assert [f["kind"] for f in results["failures"]] == ["node_restart", "node_death"]
+    # after r2 died only the restarted r1 joins the team to the command post
+    assert results["delivery"]["by_class"]["vitals"]["ratio"] == 1.0
+
+
+def test_the_run_directory_holds_results_series_topology_plots_and_pcap(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    failure = '\n[[failure]]\nkind = "node_death"\ntarget = "r1"\nat_s = 60\n'
+    results = run_scenario(diamond(failure, duration=120), out_dir=out, pcap_nodes=("gw",))
+    assert json.loads((out / "results.json").read_text()) == results
+    rows = (out / "series.csv").read_text().splitlines()
+    assert rows[0].startswith("t_s,sent,delivered,delivery_ratio")
+    assert len(rows) == 1 + 120 // 10
+    sent = sum(int(r.split(",")[1]) for r in rows[1:])
+    assert sent == results["delivery"]["overall"]["sent"]
+    snapshots = json.loads((out / "topology.json").read_text())["snapshots"]
+    assert snapshots[0]["t_s"] == 0 and len(snapshots) >= 3
+    written = write_report(out)
+    assert (out / "report.html").exists() and (out / "delivery.png") in written
+    narrow = rdpcap(str(out / "frames-narrowband.pcap"))
+    ip = rdpcap(str(out / "frames-ip.pcap"))
+    assert len(narrow) > 0 and len(ip) > 0
+    for pkt in narrow[:20]:
+        header, _ = decode_header(bytes(pkt))
+        assert header.transmitter in {0x1001, 0x1002, 0x1003, 0x1004}  # the team's block
+
+
+def test_overrides_change_the_scenario_and_refuse_what_cannot_run() -> None:
+    s = apply_overrides(
+        diamond(), {"traffic.position.every_s": 5, "radio.lora.spreading_factor": 9}
+    )
+    assert {t.every_s for t in s.traffic if t.kind == "position"} == {5}
+    assert {"name": "lora", "base": "lora", "spreading_factor": 9} in s.radios
+    with pytest.raises(ValueError, match="positive"):
+        apply_overrides(diamond(), {"traffic.position.every_s": 0})
+    with pytest.raises(ValueError, match="no sos traffic"):
+        apply_overrides(diamond(), {"traffic.sos.at_s": 3})
+
+
+def test_the_cli_runs_the_built_in_example(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "valley"
+    code = main(["sim", "run", str(EXAMPLE), "--duration", "120", "--out", str(out), "--quiet",
+                 "--json"])  # fmt: skip
+    assert code == 0
+    results = json.loads(capsys.readouterr().out)
+    assert results["scenario"]["name"] == "Earthquake valley"
+    assert results["scenario"]["nodes"] == 26
+    assert (out / "report.html").exists()
+
+
+def test_the_cli_names_the_line_of_a_scenario_mistake(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(EXAMPLE.read_text().replace('role = "command_post"', 'role = "commander"'))
+    assert main(["sim", "validate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    line = next(i for i, t in enumerate(bad.read_text().splitlines(), 1) if "commander" in t)
+    assert f"bad.toml:{line}:" in err and "command_post" in err
