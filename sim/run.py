@@ -16,7 +16,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tacmesh.protocol.engine.node import NodeEngine
 from tacmesh.sim.build import SimNode
 from tacmesh.sim.medium import Port
 from tacmesh.sim.pcap import PcapWriter
@@ -226,4 +225,4 @@ def _radio(scenario: Scenario, name: str, key: str, value: object) -> Scenario:
     return dataclasses.replace(scenario, radios=tuple(radios))
 
 
-__all__ = ["NodeEngine", "apply_overrides", "collect", "run_scenario"]
+__all__ = ["apply_overrides", "check_runnable", "collect", "run_scenario"]

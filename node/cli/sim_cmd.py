@@ -6,11 +6,15 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tacmesh.node.cli.sim_sweep import add_sweep_parser
+
+if TYPE_CHECKING:
+    from tacmesh.sim.scenario.model import Scenario
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 RUN_EPILOG = """\
@@ -85,7 +89,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_sweep_parser(cmds)
 
 
-def _load(path: Path, console: Console):  # type: ignore[no-untyped-def]
+def _load(path: Path, console: Console) -> Scenario | None:
     from tacmesh.sim.scenario import ScenarioError, load_scenario
 
     try:
@@ -132,7 +136,9 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _with_progress(scenario, args: argparse.Namespace, console: Console):  # type: ignore[no-untyped-def]
+def _with_progress(
+    scenario: Scenario, args: argparse.Namespace, console: Console
+) -> dict[str, Any]:
     from tacmesh.sim.run import run_scenario
 
     if args.quiet:
@@ -153,7 +159,7 @@ def _with_progress(scenario, args: argparse.Namespace, console: Console):  # typ
         )
 
 
-def _has_node(scenario, name: str) -> bool:  # type: ignore[no-untyped-def]
+def _has_node(scenario: Scenario, name: str) -> bool:
     from tacmesh.sim.build import expand
 
     return any(name in expand(spec) for spec in scenario.nodes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from scapy.utils import rdpcap
@@ -13,7 +14,7 @@ from tacmesh.node.cli import main
 from tacmesh.protocol.header import decode_header
 from tacmesh.sim.report import write_report
 from tacmesh.sim.run import apply_overrides, run_scenario
-from tacmesh.sim.scenario import parse_scenario
+from tacmesh.sim.scenario import Scenario, parse_scenario
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "earthquake-valley.toml"
 
@@ -97,14 +98,14 @@ stop_s = {vitals_stop}
 """
 
 
-def diamond(failures: str = "", seed: int = 1, duration: int = 240):  # type: ignore[no-untyped-def]
+def diamond(failures: str = "", seed: int = 1, duration: int = 240) -> Scenario:
     text = DIAMOND.format(
         seed=seed, duration=duration, failures=failures, vitals_stop=duration - 60
     )  # the last ones have time to arrive
     return parse_scenario(text)
 
 
-def without_wall(results: dict) -> dict:  # type: ignore[type-arg]
+def without_wall(results: dict[str, Any]) -> dict[str, Any]:
     run = {k: v for k, v in results["run"].items() if k not in ("wall_s", "realtime_factor")}
     return {**results, "run": run}
 
