@@ -16,6 +16,13 @@ from tacmesh.protocol.engine.config import InterfaceConfig
 from tacmesh.protocol.pb import control_pb2
 
 HISTORY = 16
+PROBATION_HELLOS = 8
+"""A neighbour that comes back soon after it timed out carries no route until it has been
+heard this many more times with good quality: a link at the edge of range that keeps
+dropping must not pull routes (and seqno requests, and updates) after it every time."""
+PROBATION_QUALITY = 191
+"""Reception quality (of 255, i.e. 75 %) needed to end a probation."""
+PROBATION_MEMORY_INTERVALS = 32
 SEQNO_MOD = 1 << 16
 INFINITY = 0xFFFF
 
@@ -37,6 +44,8 @@ class Neighbour:
     """0..255: share of our hellos the neighbour reports hearing."""
     departure_at: float | None = None
     """When the neighbour announced it will leave (a UAV returning, a battery running out)."""
+    probation: int = 0
+    """Hellos still to hear before the link may carry routes (0: it may)."""
 
     @property
     def key(self) -> NeighbourKey:
@@ -57,6 +66,10 @@ class Neighbour:
         self.heard_count += shift
         self.last_seqno = seqno
         self.last_heard = now
+        if self.probation:
+            self.probation -= 1
+            if not self.probation and self.rx_quality < PROBATION_QUALITY:
+                self.probation = PROBATION_HELLOS  # still flaky: another round
 
     def dead_at(self, iface: InterfaceConfig) -> float:
         return self.last_heard + iface.dead_after_intervals * self.interval_s
@@ -64,7 +77,7 @@ class Neighbour:
 
 def link_cost(iface: InterfaceConfig, n: Neighbour) -> int:
     """The cost of one hop: the interface's base cost times the expected transmissions."""
-    if n.tx_quality == 0 or n.rx_quality == 0:
+    if n.tx_quality == 0 or n.rx_quality == 0 or n.probation:
         return INFINITY
     etx = (255 * 255) / (n.rx_quality * n.tx_quality)
     return min(INFINITY - 1, round(iface.cost * etx))
@@ -74,6 +87,8 @@ class NeighbourTable:
     def __init__(self, address: int) -> None:
         self.address = address
         self._by_key: dict[NeighbourKey, Neighbour] = {}
+        self._timed_out: dict[NeighbourKey, float] = {}
+        """Neighbours lost by silence, and when: one back soon is put on probation."""
         self._expiry_bound: float | None = None
         """No neighbour dies before this (a lower bound: hellos only push deaths later),
         so asking for the next deadline does not scan the table on every frame."""
@@ -96,6 +111,9 @@ class NeighbourTable:
             interval = iface.hello_interval_s if n is None else n.interval_s
         if n is None:
             n = Neighbour(iface.name, sender, now, interval, hello.seqno % SEQNO_MOD)
+            lost_at = self._timed_out.pop(key, None)
+            if lost_at is not None and now - lost_at < PROBATION_MEMORY_INTERVALS * interval:
+                n.probation = PROBATION_HELLOS
             self._by_key[key] = n
             before = INFINITY
         else:
@@ -125,6 +143,10 @@ class NeighbourTable:
         lost = [n for n in self._by_key.values() if now >= n.dead_at(interfaces[n.interface])]
         for n in lost:
             del self._by_key[n.key]
+            self._timed_out[n.key] = now
+        if len(self._timed_out) > 4 * len(self._by_key) + 64:  # bounded: forget the oldest
+            for key in sorted(self._timed_out, key=self._timed_out.__getitem__)[:64]:
+                del self._timed_out[key]
         self._expiry_bound = None
         return lost
 

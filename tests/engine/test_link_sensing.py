@@ -52,3 +52,40 @@ def test_new_neighbour_gets_a_full_hello_at_once() -> None:
         {h.address for h in body.heard} for body in bodies if isinstance(body, control_pb2.Hello)
     ]
     assert {B} in heard
+
+
+def _hello(seqno: int, heard: int | None = None) -> control_pb2.Hello:
+    hello = control_pb2.Hello(seqno=seqno, interval_ms=500)
+    if heard is not None:
+        hello.heard.add(address=heard, rx_quality=255)
+    return hello
+
+
+def test_a_neighbour_back_soon_after_timing_out_carries_no_route_until_it_proves_steady() -> None:
+    from tacmesh.protocol.engine.neighbours import PROBATION_HELLOS, NeighbourTable, link_cost
+
+    iface = InterfaceConfig("air")
+    table = NeighbourTable(0x0101)
+    n, _ = table.on_hello(0.0, iface, 0x0202, _hello(1, heard=0x0101))
+    assert link_cost(iface, n) < 0xFFFF  # a first meeting is usable at once
+    assert [x.address for x in table.expire(2.0, {"air": iface})] == [0x0202]
+    n, _ = table.on_hello(3.0, iface, 0x0202, _hello(5, heard=0x0101))
+    assert link_cost(iface, n) == 0xFFFF  # back within the memory: on probation
+    seqno = 5
+    for k in range(PROBATION_HELLOS):
+        seqno += 1
+        n, changed = table.on_hello(3.0 + 0.5 * (k + 1), iface, 0x0202, _hello(seqno, 0x0101))
+    assert changed and link_cost(iface, n) < 0xFFFF  # eight clean hellos: usable again
+
+
+def test_a_flaky_neighbour_stays_on_probation() -> None:
+    from tacmesh.protocol.engine.neighbours import NeighbourTable, link_cost
+
+    iface = InterfaceConfig("air")
+    table = NeighbourTable(0x0101)
+    table.on_hello(0.0, iface, 0x0202, _hello(1, heard=0x0101))
+    table.expire(2.0, {"air": iface})
+    n, _ = table.on_hello(3.0, iface, 0x0202, _hello(2, heard=0x0101))
+    for k in range(16):  # every other hello lost: 50 % reception, below the 75 % it needs
+        n, _ = table.on_hello(3.0 + k, iface, 0x0202, _hello(4 + 2 * k, heard=0x0101))
+    assert link_cost(iface, n) == 0xFFFF
