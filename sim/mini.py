@@ -1,4 +1,4 @@
-"""A minimal virtual network: engines joined by links in virtual time (heapq event loop).
+"""A minimal virtual network: engines joined by links in virtual time (on the sim kernel).
 
 The test harness of the protocol engines and the seed of the simulator kernel: it drives
 each :class:`NodeEngine` exactly as a daemon would (frames in, frames out, one timer at
@@ -8,10 +8,9 @@ or cut a link with or without a link-down signal.
 
 from __future__ import annotations
 
-import heapq
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from tacmesh.protocol.addresses import Prefix, Role
@@ -19,6 +18,7 @@ from tacmesh.protocol.engine.config import InterfaceConfig, NodeConfig
 from tacmesh.protocol.engine.events import Delivery
 from tacmesh.protocol.engine.node import NodeEngine
 from tacmesh.protocol.priority import Priority
+from tacmesh.sim.kernel import Kernel
 from tacmesh.sim.mission import SimMission
 
 START = 1_790_000_000.0
@@ -35,13 +35,6 @@ class Attachment:
     up: bool = True
 
 
-@dataclass(order=True)
-class _Event:
-    at: float
-    seq: int
-    action: Callable[[], None] = field(compare=False)
-
-
 @dataclass
 class Received:
     at: float
@@ -49,9 +42,13 @@ class Received:
     delivery: Delivery
 
 
+def _call(action: Callable[[], None]) -> None:
+    action()
+
+
 class MiniNet:
     def __init__(self, seed: int = 1, start: float = START) -> None:
-        self.now = start
+        self.kernel = Kernel(start)
         self.rng = random.Random(seed)
         self.mission = SimMission(seed, start)
         self.engines: dict[int, NodeEngine] = {}
@@ -60,8 +57,6 @@ class MiniNet:
         self.received: list[Received] = []
         self.sent_bytes: dict[tuple[int, str], int] = {}
         self.control_bytes: dict[tuple[int, str], int] = {}
-        self._queue: list[_Event] = []
-        self._seq = 0
         self._timer_at: dict[int, float] = {}
 
     # -- building ----------------------------------------------------------------------
@@ -132,16 +127,15 @@ class MiniNet:
         action(self.engines[address], self.now)
         self._after(address)
 
+    @property
+    def now(self) -> float:
+        return self.kernel.now
+
     def at(self, when: float, action: Callable[[], None]) -> None:
-        self._seq += 1
-        heapq.heappush(self._queue, _Event(when, self._seq, action))
+        self.kernel.at(when, _call, action)
 
     def run_until(self, until: float) -> None:
-        while self._queue and self._queue[0].at <= until:
-            event = heapq.heappop(self._queue)
-            self.now = event.at
-            event.action()
-        self.now = until
+        self.kernel.run_until(until)
 
     def run_for(self, seconds: float) -> None:
         self.run_until(self.now + seconds)
