@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from tacmesh.protocol.addresses import is_unicast
 from tacmesh.sim.build import SimNode
 from tacmesh.sim.failures import Strike
+from tacmesh.sim.medium import Jam
 from tacmesh.sim.scenario.model import TrafficSpec
 
 if TYPE_CHECKING:
@@ -122,10 +123,7 @@ class FailoverWatch:
             }
             return frozenset(), frozenset(cut)
         if kind == "jamming":
-            spec = strike.spec
-            from tacmesh.sim.medium import Jam
-
-            jam = Jam(spec.center or (0.0, 0.0), spec.radius_m, spec.profile)
+            jam = Jam.of(strike.spec)
             hit = {p.node.index for p in self.world.medium.ports.values() if jam.covers(p)}
             return frozenset(hit), frozenset()
         return frozenset(n.index for n in strike.nodes), frozenset()

@@ -28,6 +28,7 @@ from tacmesh.protocol.engine.events import Transmit
 from tacmesh.protocol.priority import Priority
 from tacmesh.sim.build import Radio, SimNode
 from tacmesh.sim.radio import CollisionTracker, shadowing_db
+from tacmesh.sim.scenario.model import FailureSpec
 
 Arrival = tuple["Port", bytes, int]
 MIN_QUALITY = 0.01
@@ -57,6 +58,10 @@ class Jam:
     center: tuple[float, float]
     radius_m: float
     profile: str | None
+
+    @classmethod
+    def of(cls, spec: FailureSpec) -> Jam:
+        return cls(spec.center or (0.0, 0.0), spec.radius_m, spec.profile)
 
     def covers(self, port: Port) -> bool:
         if self.profile is not None and port.radio.profile.name != self.profile:
@@ -96,13 +101,7 @@ class Medium:
 
     def refresh(self) -> None:
         """Recompute the links of every channel where a node moved, died or came back."""
-        moved = {
-            n.index
-            for ports in self.channels.values()
-            for p in ports
-            if self._moved(p.node)
-            for n in (p.node,)
-        }
+        moved = {p.node.index for p in self.ports.values() if self._moved(p.node)}
         for ports in self.channels.values():
             if any(p.node.index in moved for p in ports):
                 self._relink(ports, moved)

@@ -169,7 +169,7 @@ class World:
             if spec.duration_s is not None:
                 self.kernel.at(now + spec.duration_s, self._heal_partition, team or "")
         elif kind == "jamming":
-            jam = Jam(spec.center or (0.0, 0.0), spec.radius_m, spec.profile)
+            jam = Jam.of(spec)
             self.medium.jams.append(jam)
             if spec.duration_s is not None:
                 self.kernel.at(now + spec.duration_s, self.medium.jams.remove, jam)
