@@ -54,6 +54,7 @@ class ReplayGuard:
     def __init__(self, capacity: int = MAX_TRACKED) -> None:
         self.capacity = capacity
         self._windows: OrderedDict[tuple[int, int], ReplayWindow] = OrderedDict()
+        self._changed: set[tuple[int, int]] = set()
 
     def find(self, transmitter: int, epoch: int) -> ReplayWindow | None:
         """The window if one is held, without creating it or refreshing its age."""
@@ -68,7 +69,14 @@ class ReplayGuard:
                 self._windows.popitem(last=False)
         else:
             self._windows.move_to_end(key)
+        self._changed.add(key)  # window() is called only to accept a verified frame
         return win
+
+    def take_changed(self) -> dict[tuple[int, int], tuple[int, int]]:
+        """Windows moved since the last call, as :meth:`snapshot` gives them: a daemon
+        persists these with each commit, so a restart never reopens an accepted counter."""
+        changed, self._changed = self._changed, set()
+        return {k: (w.highest, w.bitmap) for k in changed if (w := self._windows.get(k))}
 
     def snapshot(self) -> dict[tuple[int, int], tuple[int, int]]:
         """(transmitter, epoch) -> (highest, bitmap), for the durable store."""

@@ -13,7 +13,7 @@ This file decides what happens to each frame; the control plane (hellos, routes)
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from tacmesh.protocol.addresses import ALL_HANDS, Prefix, is_unicast
 from tacmesh.protocol.codec import Received, WireCodec
@@ -82,20 +82,36 @@ class NodeEngine:
     # -- inputs ------------------------------------------------------------------------
 
     def receive(self, now: float, interface: str, data: bytes) -> None:
+        if self._receive(now, self.config.interface(interface), data):
+            self._step(now)
+
+    def receive_many(self, now: float, interface: str, frames: Iterable[bytes]) -> list[bool]:
+        """Frames that arrived together (a driver's socket drained at once): each is
+        handled as by :meth:`receive`, then the queues are served once for all of them.
+        Returns, per frame, whether it verified (a driver learns a neighbour's link-layer
+        address only from frames that did)."""
         iface = self.config.interface(interface)
+        opened = [self._receive(now, iface, data) for data in frames]
+        if any(opened):
+            self._step(now)
+        return opened
+
+    def _receive(self, now: float, iface: InterfaceConfig, data: bytes) -> bool:
+        """Handle one frame; False when it was dropped before anything could change."""
+        interface = iface.name
         if self._overheard(now, iface, data):
             self.counters["overheard"] += 1
-            return
+            return False
         try:
             if data and data[0] == FRAGMENT_BYTE0:
                 whole = self.reassembly.add(now, interface, decode_fragment(data))
                 if whole is None:
-                    return
+                    return False
                 data = whole
             frame = self.codec.open(data, tag_len=iface.tag_len)
         except FrameError:
             self.counters["rejected"] += 1
-            return
+            return False
         h = frame.header
         if iface.bitrate_bps is not None:  # narrowband: hellos are sparse, data says alive
             self.control.neighbours.heard_frame(now, interface, h.transmitter)
@@ -105,7 +121,7 @@ class NodeEngine:
             self._control(now, interface, frame)
         elif h.type.is_data:
             self._data(now, interface, frame)
-        self._step(now)
+        return True
 
     def _overheard(self, now: float, iface: InterfaceConfig, data: bytes) -> bool:
         """A frame for another next hop changes nothing here, so it is dropped unopened
