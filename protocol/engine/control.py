@@ -35,6 +35,10 @@ change after a quiet spell goes at once (failover is not delayed), a burst of ch
 hundred nodes meeting on one channel) is gathered instead of echoed frame by frame."""
 ENTRY_BUDGET_BYTES = 80
 """Room kept in an update frame for header, tag and protobuf framing."""
+FRESH_START_HELLOS = 3
+"""A node's first hellos on an interface say it has just started: three, so that one
+lost hello does not leave a neighbour unaware (SPEC.md §8.1.5)."""
+"""Room kept in an update frame for header, tag and protobuf framing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +55,8 @@ class _LinkState:
     hello_seqno: int = 0
     since_full: int = 0
     full_due: bool = True
+    fresh_hellos: int = FRESH_START_HELLOS
+    """Hellos still to mark fresh_start (SPEC.md §8.1.5)."""
     last_full: float = float("-inf")
     table_due: bool = False
     last_table: float = float("-inf")
@@ -98,6 +104,10 @@ class ControlPlane:
         n, cost_changed = self.neighbours.on_hello(now, iface, sender, hello)
         if old is None:  # tell the newcomer at once that we hear it
             self._full_hello_now(now, iface_name)
+        elif hello.fresh_start:  # it restarted before we lost it: it has no routes
+            self._full_hello_now(now, iface_name)
+            if before < INFINITY:
+                self._table_soon(now, iface_name)
         if cost_changed:
             self._changed |= self.routing.on_cost(n.key, link_cost(iface, n))
             if before >= INFINITY:  # the link just became usable both ways: share our table
@@ -283,6 +293,9 @@ class ControlPlane:
         iface: InterfaceConfig = self.interfaces[name]
         link.hello_seqno = (link.hello_seqno + 1) % SEQNO_MOD
         hello = control_pb2.Hello(seqno=link.hello_seqno)
+        if link.fresh_hellos:
+            hello.fresh_start = True
+            link.fresh_hellos -= 1
         if self.departure_at is not None:
             hello.departure_in_s = max(1, round(self.departure_at - now))
         link.since_full += 1

@@ -118,6 +118,8 @@ class NeighbourTable:
             before = INFINITY
         else:
             before = link_cost(iface, n)
+            if hello.fresh_start:  # its seqnos started again: count from here
+                n.last_seqno = (hello.seqno - 1) % SEQNO_MOD
             n.heard(now, hello.seqno % SEQNO_MOD)
             n.interval_s = interval
             n.last_heard = now

@@ -77,6 +77,7 @@ class Hello(_message.Message):
     DEPARTURE_IN_S_FIELD_NUMBER: _builtins.int
     ROLE_FIELD_NUMBER: _builtins.int
     ENDURANCE_S_FIELD_NUMBER: _builtins.int
+    FRESH_START_FIELD_NUMBER: _builtins.int
     seqno: _builtins.int
     """increments per hello on this interface (16-bit modular)"""
     interval_ms: _builtins.int
@@ -87,6 +88,8 @@ class Hello(_message.Message):
     """Role (SPEC.md §3.3)"""
     endurance_s: _builtins.int
     """time the node expects to stay up; 0 = unknown"""
+    fresh_start: _builtins.bool
+    """the node's first hellos after it started (SPEC.md §8.1.5)"""
     @_builtins.property
     def heard(self) -> _containers.RepeatedCompositeFieldContainer[Global___HeardNeighbour]: ...
     def __init__(
@@ -98,10 +101,11 @@ class Hello(_message.Message):
         departure_in_s: _builtins.int = ...,
         role: _builtins.int = ...,
         endurance_s: _builtins.int = ...,
+        fresh_start: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["departure_in_s", b"departure_in_s", "endurance_s", b"endurance_s", "heard", b"heard", "interval_ms", b"interval_ms", "role", b"role", "seqno", b"seqno"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["departure_in_s", b"departure_in_s", "endurance_s", b"endurance_s", "fresh_start", b"fresh_start", "heard", b"heard", "interval_ms", b"interval_ms", "role", b"role", "seqno", b"seqno"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import random
+
+import pytest
+
+from tacmesh.protocol.addresses import Role
 from tacmesh.protocol.crypto.suite import IP_TAG_LEN
 from tacmesh.protocol.engine.config import InterfaceConfig
+from tacmesh.protocol.engine.node import NodeEngine
 from tacmesh.protocol.pb import control_pb2
 from tacmesh.sim.mini import MiniNet
 
@@ -89,3 +95,28 @@ def test_a_flaky_neighbour_stays_on_probation() -> None:
     for k in range(16):  # every other hello lost: 50 % reception, below the 75 % it needs
         n, _ = table.on_hello(3.0 + k, iface, 0x0202, _hello(4 + 2 * k, heard=0x0101))
     assert link_cost(iface, n) == 0xFFFF
+
+
+@pytest.mark.parametrize("seed", range(1, 9))
+def test_a_node_restarted_before_it_is_missed_learns_routes_at_once(seed: int) -> None:
+    """B loses power for 0.3 s, less than its neighbours' dead_after (1.25 s), so to them
+    the link never fell; its fresh_start hellos still get it their tables within a few
+    hello intervals, not at the periodic update 90 s later (SPEC.md §8.1.5)."""
+    a, b, c = 0x0101, 0x0102, 0x0103
+    net = MiniNet(seed=seed)
+    for node, ifaces in ((a, ["e"]), (b, ["w", "e"]), (c, ["w"])):
+        net.add_node(node, [InterfaceConfig(name) for name in ifaces])
+    net.connect(a, "e", b, "w")
+    net.connect(b, "e", c, "w")
+    net.run_for(5.0)
+    old = net.engines[b]
+    net.kill(b)
+    net.run_for(0.3)
+    codec = net.mission.enrol(b, Role.GROUND_BACKBONE)
+    net.engines[b] = NodeEngine(old.config, codec, random.Random(seed), net.now,
+                                counter=old.counter + 1000)  # fmt: skip
+    net.alive.add(b)
+    net.do(b, lambda engine, now: engine.handle_timer(now))
+    net.run_for(2.0)
+    routes = net.engines[b].control.routing
+    assert routes.lookup(a) is not None and routes.lookup(c) is not None
