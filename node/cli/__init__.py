@@ -10,7 +10,7 @@ import argparse
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
-from tacmesh.node.cli import protocol_cmd, sim_cmd
+from tacmesh.node.cli import keys_cmd, node_cmd, protocol_cmd, sim_cmd
 
 
 def _version() -> str:
@@ -34,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--version", action="version", version=f"tacmesh {_version()} (protocol v1)"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    keys_cmd.register(sub)
+    node_cmd.register(sub)
     protocol_cmd.register(sub)
     sim_cmd.register(sub)
     return parser
