@@ -198,6 +198,8 @@ class ControlPlane:
         self.routing.now = now
         for n in self.neighbours.drop(iface_name, neighbour):
             self._lost(n)
+        if neighbour is None:  # we forgot everyone here; they may not have missed us
+            self.links[iface_name].fresh_hellos = FRESH_START_HELLOS
 
     def _lost(self, n: Neighbour) -> None:
         self._changed |= self.routing.on_neighbour_lost(n.key)

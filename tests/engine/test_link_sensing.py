@@ -120,3 +120,19 @@ def test_a_node_restarted_before_it_is_missed_learns_routes_at_once(seed: int) -
     net.run_for(2.0)
     routes = net.engines[b].control.routing
     assert routes.lookup(a) is not None and routes.lookup(c) is not None
+
+
+def test_after_its_own_link_down_a_node_is_heard_again_within_two_hellos() -> None:
+    """A forgets B on the OS's link-down while B never missed A: A's fresh_start hellos
+    bring B's full hello and table at once, not at B's next scheduled full hello (8
+    intervals away) (SPEC.md §8.1.5)."""
+    a, b = 0x0101, 0x0102
+    net = MiniNet(seed=3)
+    net.add_node(a, [InterfaceConfig("e", hello_interval_s=4.0)])
+    net.add_node(b, [InterfaceConfig("w", hello_interval_s=4.0)])
+    net.connect(a, "e", b, "w")
+    net.run_for(20.0)
+    net.do(a, lambda engine, now: engine.link_down(now, "e"))
+    assert net.engines[a].control.routing.lookup(b) is None
+    net.run_for(8.5)
+    assert net.engines[a].control.routing.lookup(b) is not None
