@@ -100,22 +100,26 @@ def _client_args(p: argparse.ArgumentParser) -> None:
 # -- daemon --------------------------------------------------------------------------
 
 
+EX_CONFIG = 78
+"""sysexits' configuration error: the config, the key bundle or the store cannot be used."""
+
+
 def _run(args: argparse.Namespace) -> int:
+    from tacmesh.node.keys import KeyFileError
+    from tacmesh.node.ops.logs import setup_logging
     from tacmesh.node.runtime.service import serve  # the daemon's imports, only when run
+    from tacmesh.node.store import StoreError
 
     settings = _load(args.config)
     if settings is None:
-        return 2
-    from tacmesh.node.ops.logs import setup_logging
-
-    setup_logging(
-        args.log_level or settings.log_level, "json" if settings.log_format == "json" else "text"
-    )
+        return EX_CONFIG
+    fmt = "json" if settings.log_format == "json" else "text"
+    setup_logging(args.log_level or settings.log_level, fmt)
     try:
         return asyncio.run(serve(settings))
-    except Exception as exc:  # keys, store: their errors say what to do
+    except (KeyFileError, StoreError) as exc:  # their messages say what to do
         print(f"tacmesh node: {exc}", file=sys.stderr)
-        return 2
+        return EX_CONFIG
 
 
 def _check(args: argparse.Namespace) -> int:
