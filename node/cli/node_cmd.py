@@ -116,7 +116,7 @@ def _run(args: argparse.Namespace) -> int:
     fmt = "json" if settings.log_format == "json" else "text"
     setup_logging(args.log_level or settings.log_level, fmt)
     try:
-        return asyncio.run(serve(settings))
+        return asyncio.run(serve(settings, args.log_level))
     except (KeyFileError, StoreError) as exc:  # their messages say what to do
         print(f"tacmesh node: {exc}", file=sys.stderr)
         return EX_CONFIG

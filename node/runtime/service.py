@@ -38,6 +38,8 @@ class Service:
     notifier: Notifier = field(default_factory=Notifier)
     metrics: MetricsServer | None = None
     watch: InterfaceWatch | None = None
+    log_level: str | None = None
+    """The command line's --log-level, which outranks the file's on reload too."""
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -67,7 +69,7 @@ class Service:
         if interval is not None:
             self.tasks.append(asyncio.create_task(self._watchdog(interval / 2)))
         self.notifier.ready(f"node {format_address(self.daemon.address)} running")
-        log.warning(
+        log.info(
             "node started",
             extra={
                 "address": format_address(self.daemon.address),
@@ -116,7 +118,8 @@ class Service:
             log.error("reload refused: configuration has errors", extra={"errors": str(exc)})
             self.notifier.ready("reload refused; running on the previous configuration")
             return
-        setup_logging(fresh.log_level, "json" if fresh.log_format == "json" else "text")
+        fmt = "json" if fresh.log_format == "json" else "text"
+        setup_logging(self.log_level or fresh.log_level, fmt)
         for s in fresh.links:
             if s.name in self.daemon.links:
                 self.daemon.links[s.name].set_peers(s.peers)
@@ -126,6 +129,7 @@ class Service:
                 extra={"fix": "systemctl restart tacmesh-node"},
             )
         self.settings = fresh
+        log.info("configuration reloaded", extra={"config": str(fresh.source)})
         self.notifier.ready("configuration reloaded")
 
     async def close(self) -> None:
@@ -162,12 +166,14 @@ def _needs_restart(old: NodeSettings, new: NodeSettings) -> bool:
     return fixed(old) != fixed(new)
 
 
-async def serve(settings: NodeSettings) -> int:
+async def serve(settings: NodeSettings, log_level: str | None = None) -> int:
     """Run until told to stop; the exit code for systemd (0 clean, 2 cannot start)."""
     keys = load_bundle(settings.keys)
     store = NodeStore(settings.state, capacity=settings.store_capacity)
     daemon = NodeDaemon(settings, keys, store)
-    service = Service(settings, daemon, ApiServer(daemon, settings.api_max_clients))
+    service = Service(
+        settings, daemon, ApiServer(daemon, settings.api_max_clients), log_level=log_level
+    )
     try:
         await service.start()
         await service.stop.wait()

@@ -7,8 +7,10 @@ neighbours only, so A and C hear each other only through B.
 
 from __future__ import annotations
 
+import signal
 import socket
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -180,3 +182,56 @@ def _take(client: NodeClient, count: int, timeout_s: float) -> list[dict[str, ob
     while len(out) < count and (event := client.next_event(timeout_s)) is not None:
         out.append(event)
     return out
+
+
+def test_sighup_applies_new_peers_and_refuses_a_broken_file(tmp_path: Path) -> None:
+    """A and B know no way to each other (their only peers are a dead port) until A's
+    config names B and A gets SIGHUP: then B hears A and answers to where A's frames came
+    from. A broken config on a later SIGHUP is refused and A runs on."""
+    mission = Mission.create(tmp_path, {"a": (A, Role.HANDHELD), "b": (B, Role.TEAM_RELAY)})
+    pa, pb, nowhere = free_udp_ports(3)
+    fleet = Fleet()
+    try:
+        configs = {}
+        for name, port in (("a", pa), ("b", pb)):
+            link = {"name": "lo", "bind": f"127.0.0.1:{port}", "peers": [f"127.0.0.1:{nowhere}"]}
+            configs[name] = write_config(tmp_path, name, mission.bundles[name], [link])
+            fleet.add(Daemon(name, configs[name], tmp_path / f"{name}.sock",
+                             tmp_path / f"{name}.log"))  # fmt: skip
+        a, b = (d.start() for d in fleet.daemons)
+        time.sleep(1.5)
+        assert b.ask("neighbors")["neighbors"] == []
+        text = configs["a"].read_text()
+        configs["a"].write_text(text.replace(f"127.0.0.1:{nowhere}", f"127.0.0.1:{pb}"))
+        a.signal(signal.SIGHUP)
+        wait_for(lambda: route_to(b, A) is not None, 10, "b to hear a after the reload")
+        configs["a"].write_text(text + "\nthis is not toml\n")
+        a.signal(signal.SIGHUP)
+        wait_for(lambda: "reload refused" in a.log.read_text(), 10, "a to refuse the file")
+        assert a.proc is not None and a.proc.poll() is None
+        assert a.ask("status")["status"]["neighbors"] == 1
+    finally:
+        fleet.close()
+
+
+def test_metrics_are_served_on_localhost_when_asked(tmp_path: Path) -> None:
+    mission = Mission.create(tmp_path, {"a": (A, Role.HANDHELD)})
+    (pa,) = free_udp_ports(1)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        metrics_port = s.getsockname()[1]
+    link = {"name": "lo", "bind": f"127.0.0.1:{pa}", "peers": [f"127.0.0.1:{pa + 1}"]}
+    cfg = write_config(tmp_path, "a", mission.bundles["a"], [link],
+                       extra=f'\n[metrics]\nlisten = "127.0.0.1:{metrics_port}"\n')  # fmt: skip
+    fleet = Fleet()
+    try:
+        fleet.add(Daemon("a", cfg, tmp_path / "a.sock", tmp_path / "a.log")).start()
+        time.sleep(1.0)  # its first hellos have left
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10) as r:
+            body = r.read().decode()
+    finally:
+        fleet.close()
+    lines = dict(line.rsplit(" ", 1) for line in body.splitlines() if not line.startswith("#"))
+    assert float(lines["tacmesh_routes"]) == 1.0  # its own address
+    assert float(lines['tacmesh_neighbours{interface="lo"}']) == 0.0
+    assert float(lines['tacmesh_engine_events_total{event="sent_hello"}']) >= 1
