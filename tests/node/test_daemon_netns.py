@@ -14,7 +14,7 @@ from pathlib import Path
 import netns
 import pytest
 from daemons import Daemon, Fleet, Mission, route_to, wait_for, write_config
-from netns import Lab
+from netns import Lab, Ns
 
 from tacmesh.protocol.addresses import Role
 
@@ -78,3 +78,39 @@ def test_nodes_find_each_other_by_multicast_and_a_lost_link_is_acted_on_at_once(
         b_app.send("text", f"0x{C:04x}", {"body": "link is back"})
         event = c_app.next_event(3 * HELLO_S)
     assert event is not None and event["body"] == {"body": "link is back"}
+
+
+def _plug(lab: Lab, d: Ns, e: Ns) -> None:
+    """A cable (a USB modem's link) named usb0 at both ends, appearing at run time."""
+    lab.ip(d, "link", "add", "usb0", "type", "veth", "peer", "name", "usb0", "netns", e.name)
+    for ns, cidr in ((d, "198.18.9.1/24"), (e, "198.18.9.2/24")):
+        lab.add_address(ns, "usb0", cidr)
+        lab.set_link(ns, "usb0", up=True)
+
+
+@pytest.mark.netns
+@pytest.mark.slow
+def test_an_interface_plugged_in_at_run_time_is_used_and_its_removal_noticed(
+    lab: Lab, tmp_path: Path
+) -> None:
+    mission = Mission.create(tmp_path, {"d": (A, Role.GATEWAY), "e": (B, Role.TEAM_RELAY)})
+    spaces = {name: lab.namespace(name) for name in "de"}
+    fleet = Fleet()
+    try:
+        for name, ns in spaces.items():
+            link = {"name": "usb0", "hello_interval_s": 0.5}  # not there yet
+            cfg = write_config(tmp_path, name, mission.bundles[name], [link])
+            fleet.add(Daemon(name, cfg, tmp_path / f"{name}.sock", tmp_path / f"{name}.log",
+                             prefix=["ip", "netns", "exec", ns.name])).start()  # fmt: skip
+        d = fleet.daemons[0]
+        assert d.ask("status")["status"]["links"]["usb0"]["open"] is False
+        _plug(lab, spaces["d"], spaces["e"])
+        wait_for(lambda: _neighbours(d) == {f"0x{B:04x}"}, 10, "d to meet e over usb0")
+        lab.ip(spaces["d"], "link", "del", "usb0")  # unplugged: both ends go
+        wait_for(lambda: not d.ask("status")["status"]["links"]["usb0"]["open"], 10,
+                 "d to close the link of a device that is gone")  # fmt: skip
+        assert not _neighbours(d)
+        _plug(lab, spaces["d"], spaces["e"])
+        wait_for(lambda: _neighbours(d) == {f"0x{B:04x}"}, 10, "d to meet e again")
+    finally:
+        fleet.close()
