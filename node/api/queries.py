@@ -41,8 +41,7 @@ def status(d: NodeDaemon) -> dict[str, Any]:
         "held_messages": r.held_messages,
         "queued_frames": sum(q.queued for q in r.queues),
         "links": {
-            name: {"open": link.is_open, "port": link.local_port, **dict(link.counters)}
-            for name, link in d.links.items()
+            name: {**link.describe(), **dict(link.counters)} for name, link in d.links.items()
         },
         "counters": r.counters,
         "rejects": r.rejects,

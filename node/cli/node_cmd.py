@@ -13,7 +13,7 @@ import asyncio
 import json
 import os
 import sys
-from typing import Any
+from typing import Any, Literal
 
 from rich.console import Console
 from rich.table import Table
@@ -113,7 +113,7 @@ def _run(args: argparse.Namespace) -> int:
     settings = _load(args.config)
     if settings is None:
         return EX_CONFIG
-    fmt = "json" if settings.log_format == "json" else "text"
+    fmt: Literal["text", "json"] = "json" if settings.log_format == "json" else "text"
     setup_logging(args.log_level or settings.log_level, fmt)
     try:
         return asyncio.run(serve(settings, args.log_level))

@@ -19,16 +19,15 @@ import logging
 import socket
 import struct
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import replace
 
 from tacmesh.node.config import Endpoint, LinkSettings
+from tacmesh.node.links.base import OnFrames
 from tacmesh.protocol.addresses import ALL_HANDS
 
 log = logging.getLogger(__name__)
 
 Address = tuple[str, int]
-OnFrames = Callable[["UdpLink", list[tuple[bytes, Address]]], None]
 
 DRAIN_MAX = 256
 """Datagrams read per readiness callback: enough to batch, bounded so one busy link
@@ -93,6 +92,12 @@ class UdpLink:
     @property
     def local_port(self) -> int | None:
         return None if self.sock is None else int(self.sock.getsockname()[1])
+
+    def describe(self) -> dict[str, object]:
+        s = self.settings
+        peers = [str(p) for p in s.peers]
+        return {"open": self.is_open, "port": self.local_port, "device": s.device,
+                "peers": peers, "neighbours_learned": len(self.learned)}  # fmt: skip
 
     # -- receive -----------------------------------------------------------------------
 

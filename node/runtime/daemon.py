@@ -23,10 +23,12 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from tacmesh.node.config import NodeSettings
 from tacmesh.node.keys import NodeKeys
-from tacmesh.node.links.udp import Address, UdpLink
+from tacmesh.node.links.base import Link
+from tacmesh.node.links.udp import UdpLink
 from tacmesh.node.store import NodeStore
 from tacmesh.protocol.addresses import role_group, team_group
 from tacmesh.protocol.codec import WireCodec
@@ -90,7 +92,11 @@ class NodeDaemon:
         )
         for key, until in store.tombstones(now):
             self.engine.seen.check_and_add(key, now, until - now)
-        self.links = {s.name: UdpLink(s, self._on_frames) for s in settings.links}
+        self.links: dict[str, Link] = {}
+        self.udp: dict[str, UdpLink] = {}
+        """The UDP links among them, which the service opens as their devices come up."""
+        for s in settings.links:
+            self.links[s.name] = self.udp[s.name] = UdpLink(s, self._on_frames)
         self.listeners: list[Listener] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -107,7 +113,7 @@ class NodeDaemon:
 
     # -- inputs ------------------------------------------------------------------------
 
-    def _on_frames(self, link: UdpLink, batch: list[tuple[bytes, Address]]) -> None:
+    def _on_frames(self, link: Link, batch: list[tuple[bytes, Any]]) -> None:
         now = self.clock()
         opened = self.engine.receive_many(now, link.name, [data for data, _ in batch])
         for (data, addr), verified in zip(batch, opened, strict=True):

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import signal
 from dataclasses import dataclass, field
+from typing import Literal
 
 from tacmesh.node.api.server import ApiServer
 from tacmesh.node.config import ConfigError, LinkSettings, NodeSettings, load_config
@@ -46,10 +47,10 @@ class Service:
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         self.daemon.attach(loop)
-        for name, link in self.daemon.links.items():
+        for name, link in self.daemon.udp.items():
             if link.settings.device is None:
                 self._open(link.settings, None, name)
-        if any(link.settings.device is not None for link in self.daemon.links.values()):
+        if any(link.settings.device is not None for link in self.daemon.udp.values()):
             self.watch = InterfaceWatch(self._os_change)
             await self.watch.start()
         await self.api.start_unix(self.settings.api_socket)
@@ -79,7 +80,7 @@ class Service:
 
     def _open(self, s: LinkSettings, ifindex: int | None, name: str) -> None:
         try:
-            self.daemon.links[name].open(asyncio.get_running_loop(), ifindex)
+            self.daemon.udp[name].open(asyncio.get_running_loop(), ifindex)
         except OSError as exc:
             log.error(
                 "cannot open link",
@@ -92,7 +93,7 @@ class Service:
             )
 
     def _os_change(self, name: str, old: OsInterface | None, new: OsInterface | None) -> None:
-        for link in self.daemon.links.values():
+        for link in self.daemon.udp.values():
             if link.settings.device != name:
                 continue
             if new is None or not new.up:
@@ -118,11 +119,11 @@ class Service:
             log.error("reload refused: configuration has errors", extra={"errors": str(exc)})
             self.notifier.ready("reload refused; running on the previous configuration")
             return
-        fmt = "json" if fresh.log_format == "json" else "text"
+        fmt: Literal["text", "json"] = "json" if fresh.log_format == "json" else "text"
         setup_logging(self.log_level or fresh.log_level, fmt)
         for s in fresh.links:
-            if s.name in self.daemon.links:
-                self.daemon.links[s.name].set_peers(s.peers)
+            if s.name in self.daemon.udp:
+                self.daemon.udp[s.name].set_peers(s.peers)
         if _needs_restart(self.settings, fresh):
             log.warning(
                 "settings changed that apply only after a restart",

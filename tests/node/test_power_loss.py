@@ -34,7 +34,7 @@ from tacmesh.node.api.client import NodeClient
 from tacmesh.protocol.addresses import Role
 
 A, B, C = 0x0201, 0x0202, 0x0203
-TRIALS = 6
+TRIALS = 10
 MESSAGES = 12
 
 
