@@ -72,6 +72,16 @@ def _field_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     send.add_argument("--priority", help="override the type's priority class")
     _client_args(send)
     send.set_defaults(handler=_send)
+    listen = sub.add_parser(
+        "listen",
+        help="print messages as the node receives them (SOS, positions, orders, ...)",
+        epilog="examples:\n  tacmesh listen --types sos,order\n  tacmesh listen --json | jq .",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    listen.add_argument("--types", help="comma-separated message types (default: all)")
+    listen.add_argument("--teams", help="comma-separated team numbers of the senders")
+    _client_args(listen)
+    listen.set_defaults(handler=_listen)
     sos = sub.add_parser(
         "sos",
         help="raise an SOS (signed, highest priority, kept until acknowledged)",
@@ -200,6 +210,31 @@ def _sos(args: argparse.Namespace) -> int:
         body["position"] = {"lat": args.lat, "lon": args.lon}
     reply = _ask(args, lambda c: c.request("send", type="sos", to=args.to, body=body))
     return _accepted(args, reply)
+
+
+def _listen(args: argparse.Namespace) -> int:
+    types = args.types.split(",") if args.types else None
+    teams = [int(t) for t in args.teams.split(",")] if args.teams else None
+    try:
+        with NodeClient(args.socket, timeout_s=None) as client:
+            client.subscribe(types, teams)
+            for event in client.events():
+                print(json.dumps(event) if args.json else _event_line(event), flush=True)
+    except ApiClientError as exc:
+        print(f"tacmesh listen: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+def _event_line(e: dict[str, Any]) -> str:
+    if e.get("event") == "delivered":
+        return f"delivered  message {e['msg_id']} reached {e['by']}"
+    if e.get("event") == "lost":
+        return f"lost       {e['count']} events: {e['fix']}"
+    body = json.dumps(e.get("body"), separators=(",", ":"))
+    return f"{e.get('type', '?'):<11}{e.get('from')} -> {e.get('to')}  {body}"
 
 
 def _accepted(args: argparse.Namespace, reply: dict[str, Any] | None) -> int:

@@ -7,8 +7,11 @@ neighbours only, so A and C hear each other only through B.
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
+import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -235,3 +238,21 @@ def test_metrics_are_served_on_localhost_when_asked(tmp_path: Path) -> None:
     assert float(lines["tacmesh_routes"]) == 1.0  # its own address
     assert float(lines['tacmesh_neighbours{interface="lo"}']) == 0.0
     assert float(lines['tacmesh_engine_events_total{event="sent_hello"}']) >= 1
+
+
+def test_tacmesh_listen_prints_what_arrives(line: dict[str, Daemon]) -> None:
+    listen = subprocess.Popen(
+        [sys.executable, "-m", "tacmesh.node.cli", "listen", "--types", "text", "--json",
+         "--socket", str(line["c"].socket)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        time.sleep(1.0)  # the subscription is in place
+        with line["a"].client() as a_app:
+            a_app.send("text", f"0x{C:04x}", {"body": "radio check"})
+        assert listen.stdout is not None
+        event = json.loads(listen.stdout.readline())
+    finally:
+        listen.kill()
+        listen.wait()
+    assert event["type"] == "text" and event["body"] == {"body": "radio check"}
