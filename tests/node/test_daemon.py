@@ -8,6 +8,7 @@ neighbours only, so A and C hear each other only through B.
 from __future__ import annotations
 
 import json
+import select
 import signal
 import socket
 import subprocess
@@ -246,11 +247,13 @@ def test_tacmesh_listen_prints_what_arrives(line: dict[str, Daemon]) -> None:
          "--socket", str(line["c"].socket)],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
+    assert listen.stdout is not None
     try:
-        time.sleep(1.0)  # the subscription is in place
         with line["a"].client() as a_app:
-            a_app.send("text", f"0x{C:04x}", {"body": "radio check"})
-        assert listen.stdout is not None
+            for _ in range(40):  # until the listener, starting up, has subscribed
+                a_app.send("text", f"0x{C:04x}", {"body": "radio check"})
+                if select.select([listen.stdout], [], [], 0.5)[0]:
+                    break
         event = json.loads(listen.stdout.readline())
     finally:
         listen.kill()
