@@ -181,6 +181,7 @@ class _Client:
             "routes": lambda r: {"routes": queries.routes(d)},
             "queues": lambda r: {"queues": queries.queues(d)},
             "send": self.send,
+            "depart": self.depart,
             "subscribe": self.subscribe,
             "unsubscribe": self.unsubscribe,
         }
@@ -207,6 +208,14 @@ class _Client:
                 "accepted: retry later or raise node.store_capacity",
             )
         return {"msg_id": msg_id}
+
+    def depart(self, r: dict[str, Any]) -> dict[str, Any]:
+        in_s = r.get("in_s")
+        if isinstance(in_s, bool) or not isinstance(in_s, int | float) or not 1 <= in_s <= 86400:
+            raise ApiError("bad_request", "in_s must be the seconds until this node leaves, "
+                           "1 to 86400")  # fmt: skip
+        self.daemon.depart(float(in_s))
+        return {"departing_in_s": in_s}
 
     def subscribe(self, r: dict[str, Any]) -> dict[str, Any]:
         types, teams = r.get("types"), r.get("teams")

@@ -72,6 +72,14 @@ def _field_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     send.add_argument("--priority", help="override the type's priority class")
     _client_args(send)
     send.set_defaults(handler=_send)
+    depart = sub.add_parser(
+        "depart",
+        help="announce that this node leaves soon (routes move away before it goes)",
+        epilog="example: tacmesh depart --in 300   # the UAV returns to base in 5 minutes",
+    )
+    depart.add_argument("--in", dest="in_s", type=float, required=True, metavar="SECONDS")
+    _client_args(depart)
+    depart.set_defaults(handler=_depart)
     listen = sub.add_parser(
         "listen",
         help="print messages as the node receives them (SOS, positions, orders, ...)",
@@ -210,6 +218,15 @@ def _sos(args: argparse.Namespace) -> int:
         body["position"] = {"lat": args.lat, "lon": args.lon}
     reply = _ask(args, lambda c: c.request("send", type="sos", to=args.to, body=body))
     return _accepted(args, reply)
+
+
+def _depart(args: argparse.Namespace) -> int:
+    reply = _ask(args, lambda c: c.request("depart", in_s=args.in_s))
+    if reply is None:
+        return 1
+    text = f"announced: this node leaves in {args.in_s:g} s; neighbours move their routes now"
+    print(json.dumps(reply) if args.json else text)
+    return 0
 
 
 def _listen(args: argparse.Namespace) -> int:

@@ -135,6 +135,13 @@ class NodeDaemon:
         self.engine.link_down(now, name)
         self.flush(now)
 
+    def depart(self, in_s: float) -> None:
+        """This node will leave in ``in_s`` seconds (a UAV returning, a battery running
+        out): neighbours move their routes away while it still forwards (SPEC.md §8.3)."""
+        now = self.clock()
+        self.engine.announce_departure(now, in_s)
+        self.flush(now)
+
     def send(
         self,
         destination: int,

@@ -135,6 +135,15 @@ class Senders:
             self.drop(node.name)
             return None
 
+    def depart(self, node: SimNode, in_s: float) -> bool:
+        """Tell the node it leaves in ``in_s`` seconds, as its UAV bridge would."""
+        try:
+            with NodeClient(self.layouts[node.name].socket, timeout_s=2) as client:
+                client.request("depart", in_s=in_s)
+            return True
+        except (ApiClientError, OSError):
+            return False
+
     def drop(self, name: str) -> None:
         client = self.clients.pop(name, None)
         if client is not None:

@@ -6,10 +6,11 @@ Rules kept here:
 - Traffic and failures follow the simulator's schedule for the same scenario (the same
   seeded draws, in the same order), so the two runs send the same messages and strike
   the same failures at the same times.
-- Failures on processes: a silent ``node_death`` is SIGSTOP; a non-silent one, a crash,
-  a gateway loss and a restart's downtime are SIGKILL (a restart starts the daemon again
-  on the same store). Cuts, partitions and jamming act in the channel. UAV departures
-  are skipped and listed: the daemon's API has no way to announce one.
+- Failures on processes: a silent ``node_death`` is SIGSTOP; a crash, a gateway loss
+  and a restart's downtime are SIGKILL (a restart starts the daemon again
+  on the same store). Cuts, partitions and jamming act in the channel. A UAV departure
+  or an announced death is announced through the node's API (``depart``) and the
+  process is killed when the notice runs out, as the simulator does.
 - Whatever happens (an error, Ctrl-C, SIGTERM turned into KeyboardInterrupt by the CLI),
   every process started is ended by its PID and every namespace made is deleted.
 """
@@ -38,7 +39,7 @@ from tacmesh.sim.emulate.netns import Namespaces, unavailable_reason
 from tacmesh.sim.emulate.processes import Fleet
 from tacmesh.sim.emulate.results import collect
 from tacmesh.sim.emulate.watch import PROBE_S, Routes, Watches
-from tacmesh.sim.failures import Strike, strikes
+from tacmesh.sim.failures import DYING_NOTICE_S, Strike, strikes
 from tacmesh.sim.geo import Plane
 from tacmesh.sim.metrics import Ledger
 from tacmesh.sim.scenario.model import Scenario, TrafficSpec
@@ -47,7 +48,7 @@ from tacmesh.sim.world import START_EPOCH
 
 DEFAULT_MAX_S = 120.0
 CHANNEL_FAILURES = {"link_cut", "partition", "jamming"}
-SKIPPED_FAILURES = {"uav_departure": "the daemon API cannot announce a departure"}
+SKIPPED_FAILURES: dict[str, str] = {}
 DEFAULT_DOWNTIME_S = 60.0
 Progress = Callable[[float], None]
 
@@ -238,7 +239,11 @@ class Run:
             self._in_channel(strike)
         else:
             for n in strike.nodes:
-                self._fail_node(strike, n)
+                notice = _notice_s(strike)
+                if notice is None or not self.senders.depart(n, notice):
+                    self._fail_node(strike, n)
+                else:  # announced, as the simulator does: it forwards until it goes
+                    self.at(self.t + notice, lambda n: self._fail_node(strike, n), n)
         self.events.append({"at_s": round(self.t, 3), "kind": kind, "target": strike.label})
         if not self.probing:  # one chain of probes serves every open watch
             self._probe(None)
@@ -270,6 +275,16 @@ class Run:
         self.probing = self.watches.probe(self.t)
         if self.probing:
             self.at(self.t + PROBE_S, self._probe)
+
+
+def _notice_s(strike: Strike) -> float | None:
+    """How long before it goes a node announces its departure, as sim/world.py has it."""
+    spec = strike.spec
+    if spec.kind == "uav_departure":
+        return spec.notice_s
+    if spec.kind == "node_death" and not spec.silent:
+        return DYING_NOTICE_S
+    return None
 
 
 def _channel_failure(strike: Strike) -> dict[str, Any]:

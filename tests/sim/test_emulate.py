@@ -230,3 +230,23 @@ def test_a_cut_drops_and_healing_restores(tmp_path: Path) -> None:
     assert [rx for _, rx in air.transmit(1.0, (0, "wifi-mesh"), _frame(0xFFFF))] == [
         (1, "wifi-mesh")
     ]
+
+
+@pytest.mark.slow
+def test_an_announced_death_moves_routes_before_the_relay_goes(tmp_path: Path) -> None:
+    """R1 announces through its API that it leaves in 5 s (as a UAV's bridge would): A's
+    route moves to R2 while R1 still forwards, in the emulation as in the simulator."""
+    square = _square()
+    (death,) = square.failures
+    announced = dataclasses.replace(death, silent=False)
+    scenario = dataclasses.replace(square, duration_s=14.0, failures=(announced,))
+    simulated = run_scenario(scenario)
+    results = emulate(scenario, tmp_path / "emu", duration_s=14.0, loopback=True)
+    (sim,), (emu,) = simulated["failures"], results["failures"]
+    assert sim["affected_flows"] == emu["affected_flows"] == 1
+    assert emu["failover_s"] is not None and emu["failover_s"] <= sim["failover_s"] + MARGIN_S
+    assert emu["failover_s"] < 5.0  # before R1 is gone: make-before-break
+    assert results["skipped"] == []
+    delivered = sum(b["delivered"] for b in results["series"] if b["t_s"] >= FAILURE_AT_S)
+    sent = sum(b["sent"] for b in results["series"] if b["t_s"] >= FAILURE_AT_S)
+    assert sent and delivered >= 0.9 * sent
