@@ -78,7 +78,6 @@ import os
 import queue
 import re
 import secrets
-import shutil
 import signal
 import subprocess
 import tempfile
@@ -92,6 +91,9 @@ from typing import IO, Any
 
 import pytest
 
+from tacmesh.sim.emulate.netns import NetnsError as LabError
+from tacmesh.sim.emulate.netns import ip, list_namespaces, unavailable_reason
+
 PREFIX = "tm"
 STATE_DIR = Path("/run/tacmesh-netns-lab")
 TEST_IPV4 = ipaddress.IPv4Network("198.18.0.0/15")
@@ -101,10 +103,6 @@ MAX_NAME = 15
 LABEL = re.compile(r"[a-z0-9]{1,9}")
 COMMAND_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 3.0
-
-
-class LabError(RuntimeError):
-    """An ``ip`` command failed, or cleanup left something behind."""
 
 
 @dataclass(frozen=True)
@@ -121,20 +119,6 @@ class Ns:
         return ["ip", "netns", "exec", self.name, *command]
 
 
-def ip(*args: str) -> str:
-    """Run ``ip`` with ``args``; its stdout, or LabError with its stderr."""
-    result = subprocess.run(
-        ["ip", *args], capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S, check=False
-    )
-    if result.returncode != 0:
-        raise LabError(f"ip {' '.join(args)}: {result.stderr.strip()}")
-    return result.stdout
-
-
-def list_namespaces() -> set[str]:
-    return {line.split()[0] for line in ip("netns", "list").splitlines() if line.strip()}
-
-
 def check_test_address(cidr: str) -> ipaddress.IPv4Interface | ipaddress.IPv6Interface:
     """``cidr`` parsed, or ValueError unless it lies in 198.18.0.0/15 or fd00::/8."""
     interface = ipaddress.ip_interface(cidr)
@@ -146,22 +130,6 @@ def check_test_address(cidr: str) -> ipaddress.IPv4Interface | ipaddress.IPv6Int
     if not allowed:
         raise ValueError(f"{cidr}: lab addresses must lie in 198.18.0.0/15 or fd00::/8")
     return interface
-
-
-@functools.cache
-def unavailable_reason() -> str | None:
-    """Why namespace tests cannot run here, or None when they can (probed once)."""
-    if os.geteuid() != 0:
-        return f"network-namespace tests need root (euid is {os.geteuid()})"
-    if shutil.which("ip") is None:
-        return "iproute2 `ip` is not installed"
-    probe = f"{PREFIX}probe{secrets.token_hex(3)}"
-    try:
-        ip("netns", "add", probe)
-    except (LabError, OSError, subprocess.TimeoutExpired) as err:
-        return f"`ip netns add` does not work here: {err}"
-    ip("netns", "del", probe)
-    return None
 
 
 # -- ownership records, so a crashed run's namespaces can be found and removed later --
