@@ -1,7 +1,8 @@
 """Emulation with the real daemons (`tacmesh sim emulate`) against the simulator.
 
 The headline: on examples/failover-square.toml (A reaches C through relay R1 on cheaper
-radios, or through R2; R1 dies silently at 6 s) the real daemons fail over no slower than
+radios, or through R2; R1 dies silently at 6 s, or is SIGKILLed) the real daemons fail over
+no slower than
 the simulated engines plus a margin, and A's traffic reaches C after the failure. Then
 the channel process's link model, socket by socket and draw by draw.
 """
@@ -83,6 +84,22 @@ def test_real_daemons_fail_over_in_namespaces(tmp_path: Path, simulated: dict[st
     assert results["mode"] == "netns"
     _check_emulated_failover(results, simulated)
     assert _our_namespaces() <= before, "namespaces left behind"
+
+
+@pytest.mark.slow
+@pytest.mark.netns
+def test_a_relay_killed_with_sigkill_in_namespaces(tmp_path: Path) -> None:
+    """The same square, R1 ended by SIGKILL (a crash that restarts only after the run)."""
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    square = _square()
+    (death,) = square.failures
+    crash = dataclasses.replace(death, kind="node_restart", silent=False, duration_s=60.0)
+    scenario = dataclasses.replace(square, failures=(crash,))
+    results = emulate(scenario, tmp_path / "emu", duration_s=DURATION_S)
+    assert results["mode"] == "netns"
+    _check_emulated_failover(results, run_scenario(scenario))
 
 
 @pytest.mark.slow
