@@ -1,10 +1,9 @@
 """Emulation with the real daemons (`tacmesh sim emulate`) against the simulator.
 
 The headline: on examples/failover-square.toml (A reaches C through relay R1 on cheaper
-radios, or through R2; R1 dies silently at 6 s, or is SIGKILLed) the real daemons fail over
-no slower than
-the simulated engines plus a margin, and A's traffic reaches C after the failure. Then
-the channel process's link model, socket by socket and draw by draw.
+radios, or through R2; R1 dies silently at 6 s, or is SIGKILLed) the real daemons fail
+over no slower than the simulated engines plus a margin, and A's traffic reaches C after
+the failure. Then the channel process's link model, socket by socket and draw by draw.
 """
 
 from __future__ import annotations
