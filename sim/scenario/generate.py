@@ -1,11 +1,18 @@
 """Plan a large operation (schema 1) from a few numbers and return its TOML text, for
 engineers to save, edit and load like a hand-written file.
 
-The operation: a command post at the site origin; ground backbone nodes on a grid; UAV
-relays orbiting over the area; per team a [[team]] with its own address block, a gateway
+The operation: a command post at the site origin; ground backbone nodes (masts) on a grid;
+UAV relays orbiting over the area; per team a [[team]] with its own address block, a gateway
 near the team's centre and ONE [[node]] table of ``count`` handhelds moving as a group
 around the gateway; positions and vitals of every handheld to command, one SOS per team,
 an order from command to each team every ten minutes; no failures (a commented example).
+
+The air links follow a channel plan (``cells.py``), as a real operation plans frequencies:
+each mast and UAV serves a cell on its own ``air`` channel, each gateway joins the cell of
+its nearest relay (at most ``CELL_GATEWAYS`` a cell while there are relays enough), and the
+relays and the command post share one ``backbone`` air channel. One shared air channel for
+every gateway and relay would let ~100 radios hear each other: O(N²) receptions for each
+round of routing changes, and a storm of updates when they all meet at the start.
 
 Rules: the same arguments give the same text (one ``random.Random(seed)``, drawn in a
 fixed order, no other source of order); the node count is exactly
@@ -19,6 +26,13 @@ import math
 import random
 
 from tacmesh.sim.scenario import render
+from tacmesh.sim.scenario.cells import (
+    BACKBONE_CHANNEL,
+    CELL_INTERFACE,
+    CellPlan,
+    cell_channel,
+    plan_cells,
+)
 from tacmesh.sim.scenario.directory import member_names
 from tacmesh.sim.scenario.render import Header, TeamPlan, UavPlan
 
@@ -55,16 +69,22 @@ def generate_operation(
         raise ValueError(f"area_m ({area_m}) and duration_s ({duration_s}) must be at least 1")
     rng = random.Random(seed)
     title = name or f"Operation: {teams} teams of {responders}"
-    head = Header(title, seed, duration_s, teams, responders, backbone, uavs, SITE)
     width = max(2, len(str(backbone)))
-    parts = [render.header(head), render.command_post()]
-    parts += [
-        render.backbone_node(f"bb-{i + 1:0{width}d}", spot)
-        for i, spot in enumerate(grid(backbone, area_m))
-    ]
-    parts += [render.uav(plan) for plan in _uavs(rng, uavs, area_m)]
+    masts = {f"bb-{i + 1:0{width}d}": spot for i, spot in enumerate(grid(backbone, area_m))}
+    flights = _uavs(rng, uavs, area_m)
     crew = _teams(rng, teams, responders, area_m, duration_s)
-    parts += [render.team(plan, responders) for plan in crew]
+    cells = _plan_cells(masts, flights, crew)
+    head = Header(title, seed, duration_s, teams, responders, backbone, uavs, SITE,
+                  len(cells.relays), cells.capacity)  # fmt: skip
+    parts = [render.header(head), render.command_post(_command_radios(cells))]
+    parts += [
+        render.backbone_node(mast, spot, [_MESH, *_relay_radios(mast)])
+        for mast, spot in masts.items()
+    ]
+    parts += [render.uav(plan, _relay_radios(plan.name)) for plan in flights]
+    parts += [
+        render.team(plan, responders, _uplink(cells.home[f"{plan.name}-gw"])) for plan in crew
+    ]
     parts.append(render.flow("position", "role:handheld", "command", every_s=30))
     parts.append(render.flow("vitals", "role:handheld", "command", every_s=60))
     for plan in crew:
@@ -80,6 +100,41 @@ def generate_operation(
         )
     parts.append(render.failure_example(f"{crew[0].name}-gw", duration_s / 2))
     return "\n".join(parts)
+
+
+_MESH = render.radio("wifi-mesh", BACKBONE_CHANNEL)
+"""The command post's and masts' ground Wi-Fi mesh, kept from the hand-written examples."""
+
+
+def _plan_cells(
+    masts: dict[str, tuple[float, float]], flights: list[UavPlan], crew: list[TeamPlan]
+) -> CellPlan:
+    """Cells around the masts and UAVs (or, with neither, the command post), measured
+    between the positions as the file writes them."""
+    relays = {name: _written(spot) for name, spot in masts.items()}
+    relays |= {plan.name: _written(plan.position) for plan in flights}
+    gateways = {f"{plan.name}-gw": _written(plan.gateway) for plan in crew}
+    return plan_cells(relays or {"cp": (0.0, 0.0)}, gateways)
+
+
+def _written(spot: tuple[float, float]) -> tuple[float, float]:
+    return (float(render.num(spot[0])), float(render.num(spot[1])))
+
+
+def _relay_radios(relay: str) -> list[str]:
+    """The backbone radio and the radio of the relay's own cell."""
+    cell = render.radio("air", cell_channel(relay), CELL_INTERFACE)
+    return [render.radio("air", BACKBONE_CHANNEL), cell]
+
+
+def _command_radios(cells: CellPlan) -> list[str]:
+    """On the backbone; serving the only cell too when there is no relay."""
+    own = _relay_radios("cp")
+    return [_MESH, *(own if cells.relays == ("cp",) else own[:1])]
+
+
+def _uplink(relay: str) -> str:
+    return render.radio("air", cell_channel(relay))
 
 
 def grid(count: int, area_m: float) -> list[tuple[float, float]]:

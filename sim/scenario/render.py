@@ -41,6 +41,10 @@ class Header:
     backbone: int
     uavs: int
     site: tuple[float, float]
+    cells: int
+    """Air cells of the channel plan (``cells.py``)."""
+    cell_gateways: int
+    """The most gateways one cell holds."""
 
     @property
     def total(self) -> int:
@@ -76,6 +80,8 @@ def header(h: Header) -> str:
 responders={h.responders}, seed={h.seed}); edit freely (SCHEMA.md).
 # nodes: {h.total} = 1 command post + {h.backbone} backbone + {h.uavs} UAV relays \
 + {h.teams} teams x (1 gateway + {h.responders} handhelds)
+# air channels: "backbone" (command post and relays) + {h.cells} relay cells \
+(each gateway on its nearest relay's, at most {h.cell_gateways} a cell)
 schema = 1
 name = {string(h.title)}
 seed = {h.seed}
@@ -87,38 +93,49 @@ lon = {h.site[1]}
 """
 
 
-_BACKBONE_RADIOS = '[{ profile = "wifi-mesh", channel = "backbone" }, "air"]'
+def radio(profile: str, channel: str | None = None, interface: str | None = None) -> str:
+    """One entry of a ``radios`` array: the bare profile name when nothing else is set."""
+    if channel is None and interface is None:
+        return f'"{profile}"'
+    keys = [f'profile = "{profile}"']
+    keys += [f'channel = "{channel}"'] if channel is not None else []
+    keys += [f'interface = "{interface}"'] if interface is not None else []
+    return "{ " + ", ".join(keys) + " }"
 
 
-def command_post() -> str:
+def radios(entries: list[str]) -> str:
+    return "[" + ", ".join(entries) + "]"
+
+
+def command_post(entries: list[str]) -> str:
     return f"""\
 [[node]]
 name = "cp"
 role = "command_post"
-radios = {_BACKBONE_RADIOS}
+radios = {radios(entries)}
 position = [0, 0]
 altitude_m = 3
 """
 
 
-def backbone_node(name: str, position: tuple[float, float]) -> str:
+def backbone_node(name: str, position: tuple[float, float], entries: list[str]) -> str:
     return f"""\
 [[node]]
 name = "{name}"
 role = "ground_backbone"
-radios = {_BACKBONE_RADIOS}
+radios = {radios(entries)}
 position = {point(position)}
 altitude_m = 6
 """
 
 
-def uav(plan: UavPlan) -> str:
+def uav(plan: UavPlan, entries: list[str]) -> str:
     altitude = num(plan.altitude_m)
     return f"""\
 [[node]]
 name = "{plan.name}"
 role = "uav_relay"
-radios = ["air"]
+radios = {radios(entries)}
 position = {point(plan.position)}
 altitude_m = {altitude}
 mobility = {{ model = "orbit", radius_m = {num(plan.loiter_m)}, speed_mps = 20, \
@@ -126,8 +143,9 @@ altitude_m = {altitude} }}
 """
 
 
-def team(plan: TeamPlan, responders: int) -> str:
-    """The team, its gateway and its one table of ``responders`` handhelds."""
+def team(plan: TeamPlan, responders: int, uplink: str) -> str:
+    """The team, its gateway (``uplink``: its backbone radio) and its one table of
+    ``responders`` handhelds."""
     base, length = plan.prefix
     gateway = f"{plan.name}-gw"
     return f"""\
@@ -141,7 +159,7 @@ radius_m = {num(plan.radius_m)}
 name = "{gateway}"
 role = "gateway"
 team = "{plan.name}"
-radios = [{{ profile = "lora", channel = "team" }}, "air"]
+radios = [{{ profile = "lora", channel = "team" }}, {uplink}]
 position = {point(plan.gateway)}
 altitude_m = 3
 

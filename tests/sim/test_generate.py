@@ -119,20 +119,23 @@ def test_the_operation_has_the_promised_shape() -> None:
     assert cp.position == (0.0, 0.0)
     assert [(r.profile, r.channel) for r in cp.radios] == [
         ("wifi-mesh", "backbone"),
-        ("air", "default"),
+        ("air", "backbone"),
     ]
     for node in got.nodes:
+        # relays: on the air backbone, and serving their own cell (cells.py)
+        relay = [("air", "backbone", None), ("air", f"cell-{node.name}", "air-cell")]
+        air = [(r.profile, r.channel, r.interface) for r in node.radios if r.profile == "air"]
         if node.role == "uav_relay":
             assert node.mobility.model == "orbit"
             assert 600 <= node.mobility.altitude_m <= 1000
-            assert [r.profile for r in node.radios] == ["air"]
+            assert air == relay and len(node.radios) == 2
         if node.role == "ground_backbone":
-            assert {r.profile for r in node.radios} == {"wifi-mesh", "air"}
+            assert air == relay
+            assert [r.profile for r in node.radios] == ["wifi-mesh", "air", "air"]
         if node.role == "gateway":
-            assert [(r.profile, r.channel) for r in node.radios] == [
-                ("lora", "team"),
-                ("air", "default"),
-            ]
+            assert [(r.profile, r.channel) for r in node.radios[:1]] == [("lora", "team")]
+            (uplink,) = node.radios[1:]
+            assert uplink.profile == "air" and re.fullmatch(r"cell-(bb-\d+|uav-\d)", uplink.channel)
         if node.role == "handheld":
             assert node.mobility.model == "group"
             assert node.mobility.leader == f"{node.team}-gw"
