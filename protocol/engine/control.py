@@ -252,11 +252,14 @@ class ControlPlane:
         """Everything to send now: queued messages, then triggered updates and requests."""
         if self._changed:
             changed, self._changed = self._changed, set()
-            minor, self.routing.minor = self.routing.minor & changed, set()
-            urgent, self.routing.urgent = bool(self.routing.urgent & changed), set()
+            self.routing.minor = set()
+            urgent, self.routing.urgent = self.routing.urgent & changed, set()
+            found, self.routing.found = self.routing.found & changed, set()
             for name, iface in self.interfaces.items():
                 link = self.links[name]
-                link.pending |= changed if iface.bitrate_bps is None else changed - minor
+                # Narrowband hears only news at once; a metric that moved waits for the
+                # periodic update there (SPEC.md §8.2.3.1).
+                link.pending |= changed if iface.bitrate_bps is None else urgent | found
                 if urgent:  # a repair or hand-off leaves now, with whatever was gathered
                     link.last_update = float("-inf")
             for prefix in changed & set(self.routing.wanted):

@@ -114,6 +114,8 @@ class CustodyStore:
 
     def ready(self, now: float) -> list[Held]:
         """Messages to (re)dispatch now: waiting ones, and sent ones whose time is up."""
+        if not len(self.store):  # checked on every processing step: usually nothing held
+            return []
         out = []
         for h in self.store:
             if h.state is State.WAITING:
@@ -125,12 +127,16 @@ class CustodyStore:
         return sorted(out, key=lambda h: (h.priority, h.held_since))
 
     def expire(self, now: float) -> None:
+        if not len(self.store):
+            return
         for h in self.store:
             if h.expires_at <= now:
                 self.store.remove(h.key)
                 self.dropped["expired"] += 1
 
     def next_deadline(self) -> float | None:
+        if not len(self.store):
+            return None
         times = [h.expires_at for h in self.store]
         times += [h.retry_at for h in self.store if h.state is State.SENT]
         return min(times, default=None)

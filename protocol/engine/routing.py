@@ -87,7 +87,10 @@ class RoutingTable:
         self.urgent: set[Prefix] = set()
         """Changed prefixes with a new source or seqno (a hand-off, a repair): told at once."""
         self.minor: set[Prefix] = set()
-        """Changed prefixes whose change is too small to spend narrowband airtime on."""
+        """Changed prefixes whose change is too small to tell about at all."""
+        self.found: set[Prefix] = set()
+        """Changed prefixes that had no route before: with ``urgent``, what narrowband
+        interfaces hear at once (SPEC.md §8.2.3.1)."""
         self.departing: dict[NeighbourKey, dict[Prefix, int]] = {}
         """Departing neighbours, with the seqno each prefix had when the news came."""
 
@@ -269,6 +272,8 @@ class RoutingTable:
             self.minor.discard(prefix)
         if changed and old is not None and _news_of_source(old, new):
             self.urgent.add(prefix)
+        if old is None:
+            self.found.add(prefix)
         return changed
 
     def _metric(self, r: LearnedRoute) -> int:
@@ -375,10 +380,22 @@ def _fields(r: LearnedRoute) -> tuple[int, int, int, int]:
 
 
 def _prefix(e: control_pb2.RouteEntry) -> Prefix | None:
-    try:
-        return Prefix(e.prefix, 16 - e.host_bits)
-    except ValueError:
-        return None
+    key = (e.prefix, e.host_bits)
+    found = _PREFIXES.get(key)
+    if found is None:
+        try:
+            found = Prefix(e.prefix, 16 - e.host_bits)
+        except ValueError:
+            return None
+        if len(_PREFIXES) < _PREFIX_CACHE:
+            _PREFIXES[key] = found
+    return found
+
+
+_PREFIX_CACHE = 1 << 17
+_PREFIXES: dict[tuple[int, int], Prefix] = {}
+"""Prefixes already checked, by their wire form: every update repeats most of a table,
+and checking a prefix (a frozen dataclass) costs more than the rest of its entry."""
 
 
 def _entry(s: Selected) -> control_pb2.RouteEntry:

@@ -219,6 +219,8 @@ class InterfaceQueue:
         return None
 
     def expire(self, now: float) -> None:
+        if not self:  # the common case, checked on every processing step
+            return
         for c in self._classes.values():
             for q in list(c.by_origin.values()):
                 for item in [i for i in q if i.expires_at <= now]:
@@ -228,6 +230,8 @@ class InterfaceQueue:
                     self.shed["expired"] += 1
 
     def next_expiry(self) -> float | None:
+        if not self:
+            return None
         times = [
             i.expires_at for c in self._classes.values() for q in c.by_origin.values() for i in q
         ]

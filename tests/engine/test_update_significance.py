@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from tacmesh.protocol.addresses import Prefix
+from tacmesh.protocol.engine.config import InterfaceConfig
+from tacmesh.protocol.engine.node import NodeEngine
 from tacmesh.protocol.engine.routing import RoutingTable
+from tacmesh.protocol.frame_types import FrameType
 from tacmesh.protocol.pb import control_pb2
+from tacmesh.sim.mini import MiniNet
 
 VIA = ("lora", 0x0202)
 TARGET = Prefix(0x0303, 16)
@@ -44,3 +48,26 @@ def test_a_large_metric_move_a_new_seqno_or_a_loss_is_significant() -> None:
     assert TARGET not in table.minor
     table.on_neighbour_lost(VIA)
     assert TARGET not in table.minor
+
+
+def _updates_after(
+    engine: NodeEngine, now: float, entries: list[control_pb2.RouteEntry], cost: int = 96
+) -> set[str]:
+    """Interfaces that a ROUTE_UPDATE leaves on when ``entries`` arrive from a neighbour
+    over a link of ``cost``."""
+    control = engine.control
+    control.routing.now = now
+    control._changed |= control.routing.on_update(now, ("eth", 0x0202), cost, entries)
+    return {o.interface for o in control.take() if o.type is FrameType.ROUTE_UPDATE}
+
+
+def test_on_narrowband_only_news_of_a_source_is_sent_at_once() -> None:
+    """A metric moving by more than a quarter is told on IP at once, on narrowband with
+    the next periodic update; a new seqno is told on both at once (SPEC.md §8.2.3.1)."""
+    net = MiniNet(seed=2)
+    me = net.add_node(0x0101, [InterfaceConfig("eth"), InterfaceConfig.narrowband("lora")])
+    net.run_for(1.0)
+    t = net.now
+    assert _updates_after(me, t, [entry(512)]) == {"eth", "lora"}  # a new route: news
+    assert _updates_after(me, t + 1, [entry(512)], cost=300) == {"eth"}  # 608 -> 812: not news
+    assert _updates_after(me, t + 2, [entry(512, seqno=2)], 300) == {"eth", "lora"}  # new seqno
