@@ -105,9 +105,11 @@ class InterfaceQueue:
         self.tokens = iface.airtime_burst_s
         self._refilled_at = 0.0
         self.shed: Counter[str] = Counter()
+        self._total = 0
+        """Frames queued in every class: asked on every processing step, so kept, not summed."""
 
     def __len__(self) -> int:
-        return sum(c.count for c in self._classes.values())
+        return self._total
 
     def push(self, item: Queued) -> None:
         if self._contended() and self._idle(item.queued_at):
@@ -122,12 +124,14 @@ class InterfaceQueue:
                     item.dropped()
                     return
                 self._classes[older.priority].remove(older)
+                self._total -= 1
                 older.dropped()
                 self.shed["superseded_report"] += 1
             self._fresh[(origin, ftype)] = item
         if len(self) >= self.limit and not self._shed_for(item):
             return
         self._classes[item.priority].push(item)
+        self._total += 1
 
     def _shed_for(self, item: Queued) -> bool:
         """Make room by dropping the oldest frame of the least urgent class, if it is no
@@ -146,6 +150,7 @@ class InterfaceQueue:
 
     def _drop(self, item: Queued) -> None:
         self._classes[item.priority].remove(item)
+        self._total -= 1
         self._forget(item)
         item.dropped()
 
@@ -190,6 +195,7 @@ class InterfaceQueue:
         for c in self._classes.values():  # in priority order
             if c.count:
                 item = c.pop()
+                self._total -= 1
                 self._forget(item)
                 return item
         return None
@@ -225,6 +231,7 @@ class InterfaceQueue:
             for q in list(c.by_origin.values()):
                 for item in [i for i in q if i.expires_at <= now]:
                     c.remove(item)
+                    self._total -= 1
                     self._forget(item)
                     item.dropped()
                     self.shed["expired"] += 1

@@ -182,3 +182,34 @@ def test_a_frame_longer_than_the_airtime_burst_still_leaves_and_its_debt_paces_t
     assert ready is not None
     # the debt (6.4 - 2 s) and a full burst are earned back at the 10 % duty cycle
     assert ready == pytest.approx(T0 + (q.airtime(200) - 2.0 + 2.0) / 0.1)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["push", "pop", "expire"]),
+            st.sampled_from(list(Priority)),
+            st.integers(1, 4),
+            st.integers(0, 3),
+            st.booleans(),
+        ),
+        max_size=60,
+    )
+)
+def test_the_queue_length_is_what_its_classes_hold(
+    steps: list[tuple[str, Priority, int, int, bool]],
+) -> None:
+    """The kept total agrees with the classes through pushes, supersessions, sheds (a
+    small limit), pops and expiries."""
+    q = InterfaceQueue(InterfaceConfig("eth0"), limit=5)
+    now = T0
+    for n, (op, priority, origin, lifetime, fresh) in enumerate(steps):
+        now += 1.0
+        if op == "push":
+            report = (origin, FrameType.POSITION, n) if fresh else None
+            q.push(item(priority, origin, at=now, lifetime=lifetime + 0.5, fresh=report))
+        elif op == "pop":
+            q.pop(now)
+        else:
+            q.expire(now)
+        assert len(q) == sum(c.count for c in q._classes.values()) <= 5
