@@ -72,33 +72,28 @@ def _check_emulated_failover(results: dict[str, Any], simulated: dict[str, Any])
     assert not psutil.Process().children(recursive=True), "a process outlived the run"
 
 
+def _crashed(square: Scenario) -> Scenario:
+    """The square with R1 ended by SIGKILL (a crash that restarts only after the run)."""
+    (death,) = square.failures
+    crash = dataclasses.replace(death, kind="node_restart", silent=False, duration_s=60.0)
+    return dataclasses.replace(square, failures=(crash,))
+
+
 @pytest.mark.slow
 @pytest.mark.netns
-def test_real_daemons_fail_over_in_namespaces(tmp_path: Path, simulated: dict[str, Any]) -> None:
+@pytest.mark.parametrize("how", ["silent", "sigkill"])
+def test_real_daemons_fail_over_in_namespaces(
+    tmp_path: Path, simulated: dict[str, Any], how: str
+) -> None:
     reason = unavailable_reason()
     if reason is not None:
         pytest.skip(reason)
     before = _our_namespaces()
-    results = emulate(_square(), tmp_path / "emu", duration_s=DURATION_S)
-    assert results["mode"] == "netns"
-    _check_emulated_failover(results, simulated)
-    assert _our_namespaces() <= before, "namespaces left behind"
-
-
-@pytest.mark.slow
-@pytest.mark.netns
-def test_a_relay_killed_with_sigkill_in_namespaces(tmp_path: Path) -> None:
-    """The same square, R1 ended by SIGKILL (a crash that restarts only after the run)."""
-    reason = unavailable_reason()
-    if reason is not None:
-        pytest.skip(reason)
-    square = _square()
-    (death,) = square.failures
-    crash = dataclasses.replace(death, kind="node_restart", silent=False, duration_s=60.0)
-    scenario = dataclasses.replace(square, failures=(crash,))
+    scenario = _square() if how == "silent" else _crashed(_square())
     results = emulate(scenario, tmp_path / "emu", duration_s=DURATION_S)
     assert results["mode"] == "netns"
-    _check_emulated_failover(results, run_scenario(scenario))
+    _check_emulated_failover(results, simulated if how == "silent" else run_scenario(scenario))
+    assert _our_namespaces() <= before, "namespaces left behind"
 
 
 @pytest.mark.slow
