@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 
 MIN_TIMER_S = 0.0005
 """Never re-arm sooner than this: a deadline already past must not spin the loop."""
+PRUNE_EVERY_S = 60.0
+"""Expired delivery tombstones leave the store this often."""
 ACK_TYPES = frozenset({FrameType.TEXT})
 """Unicast messages a destination answers with DELIVERY_ACK (SPEC.md §9.7): text, where a
 person waits for a receipt; orders, SOS and others have their own acknowledgements."""
@@ -102,6 +104,7 @@ class NodeDaemon:
         self._timer: asyncio.TimerHandle | None = None
         self._armed_for = float("inf")
         self.flushes = 0
+        self._next_prune = now + PRUNE_EVERY_S
 
     @property
     def address(self) -> int:
@@ -168,6 +171,9 @@ class NodeDaemon:
         moved = engine.codec.guard.take_changed()
         if moved:
             store.save_windows(moved)
+        if now >= self._next_prune:
+            store.prune_tombstones(now)
+            self._next_prune = now + PRUNE_EVERY_S
         deliveries = engine.pop_deliveries()
         acks = self._tombstones_and_acks(now, deliveries)
         if acks:

@@ -214,6 +214,11 @@ class NodeStore:
     def tombstone(self, key: MessageKey, until: float) -> None:
         self._tombstones[key] = until
 
+    def prune_tombstones(self, now: float) -> None:
+        """Delete, with the next commit, the tombstones whose time is up: a node that runs
+        for days must not keep one row per message it ever delivered."""
+        self._prune_before = max(now, self._prune_before or now)
+
     def tombstones(self, now: float) -> list[tuple[MessageKey, float]]:
         """Tombstones still in force at ``now``; the others are deleted at the next commit."""
         rows = self._db.execute(

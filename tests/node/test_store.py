@@ -349,6 +349,17 @@ def test_tombstones_survive_a_restart_and_expired_ones_are_pruned(store: NodeSto
     store.close()
 
 
+def test_a_running_node_prunes_expired_tombstones_from_disk(store: NodeStore) -> None:
+    store.tombstone((HANDHELD, 1), NOW + 100)
+    store.tombstone((HANDHELD, 2), NOW + 10)
+    store.commit()
+    store.prune_tombstones(NOW + 60)
+    store.commit()
+    rows = store._db.execute("SELECT origin, msg_id FROM tombstones").fetchall()
+    assert rows == [(HANDHELD, 1)]
+    store.close()
+
+
 def test_meta_round_trips(store: NodeStore) -> None:
     assert store.get_meta("config_version") is None
     store.set_meta("config_version", "3")
