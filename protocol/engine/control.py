@@ -231,20 +231,16 @@ class ControlPlane:
             self.next_update = now + self._jitter(self.config.update_interval_s)
 
     def next_deadline(self) -> float:
-        times = [link.next_hello for link in self.links.values()]
-        times += [
-            link.last_table + self.interfaces[name].hello_interval_s
-            for name, link in self.links.items()
-            if link.table_due
-        ]
-        times += [
-            link.last_update + self._update_gap(name)
-            for name, link in self.links.items()
-            if link.pending
-        ]
-        times += [self.next_update, self._retry_at]
+        soonest = min(self.next_update, self._retry_at)
+        for name, link in self.links.items():
+            t = link.next_hello
+            if link.table_due:
+                t = min(t, link.last_table + self.interfaces[name].hello_interval_s)
+            if link.pending:
+                t = min(t, link.last_update + self._update_gap(name))
+            soonest = min(soonest, t)
         expiry = self.neighbours.next_expiry(self.interfaces)
-        return min(times) if expiry is None else min(*times, expiry)
+        return soonest if expiry is None or expiry >= soonest else expiry
 
     # -- outputs -----------------------------------------------------------------------
 

@@ -210,17 +210,18 @@ class NodeEngine:
     # -- outputs -----------------------------------------------------------------------
 
     def next_deadline(self) -> float:
-        times = [self.control.next_deadline()]
-        held = self.custody.next_deadline()
-        if held is not None:
-            times.append(held)
-        reassembly = self.reassembly.next_expiry()
-        if reassembly is not None:
-            times.append(reassembly)
+        # Asked after every input (the driver re-arms its timer), so no lists are built.
+        soonest = self.control.next_deadline()
+        for t in (self.custody.next_deadline(), self.reassembly.next_expiry()):
+            if t is not None and t < soonest:
+                soonest = t
         for q in self.queues.values():
-            ready, expiry = q.ready_at(), q.next_expiry()
-            times += [t for t in (ready, expiry) if t is not None]
-        return min(times)
+            if not q:
+                continue
+            for t in (q.ready_at(), q.next_expiry()):
+                if t is not None and t < soonest:
+                    soonest = t
+        return soonest
 
     def pop_transmits(self) -> list[Transmit]:
         out, self._transmits = self._transmits, []
