@@ -22,6 +22,7 @@ from typing import Any
 from tacmesh.node.api.client import ApiClientError, NodeClient
 from tacmesh.node.keys import create_mission, issue_node, refresh_bundle
 from tacmesh.protocol.addresses import Role
+from tacmesh.sim.scenario.render import string
 
 
 def free_udp_ports(count: int) -> list[int]:
@@ -75,7 +76,7 @@ def _toml(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return f'"{value}"'
+        return string(value)
     if isinstance(value, list):
         return "[" + ", ".join(_toml(v) for v in value) + "]"
     return str(value)

@@ -8,23 +8,10 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from tacmesh.node.keys.files import KeyFileError, read_bytes
+from tacmesh.sim.scenario.render import string
 
 Value = str | int
 """The only value types the key files hold: flat tables keep them editable by hand."""
-
-
-def _quote(text: str) -> str:
-    """A TOML basic string. json.dumps is close but escapes non-BMP characters as surrogate
-    pairs, which TOML rejects, so escape by hand: quotes, backslashes, control characters."""
-    out = []
-    for ch in text:
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
 
 
 def dump_toml(values: Mapping[str, Value | None], header: str = "") -> str:
@@ -33,7 +20,7 @@ def dump_toml(values: Mapping[str, Value | None], header: str = "") -> str:
     for key, value in values.items():
         if value is None:
             continue
-        text = _quote(value) if isinstance(value, str) else str(int(value))
+        text = string(value) if isinstance(value, str) else str(int(value))
         lines.append(f"{key} = {text}")
     return "\n".join(lines) + "\n"
 

@@ -26,6 +26,7 @@ from tacmesh.node.keys import create_mission, issue_node, refresh_bundle
 from tacmesh.protocol.addresses import format_address, team_group
 from tacmesh.sim.build import Built, SimNode
 from tacmesh.sim.emulate.netns import node_addresses
+from tacmesh.sim.scenario.render import string
 
 MAX_NODES = 16
 IP_BASES = {"wifi": "wifi-mesh", "lte": "lte", "air": "air"}
@@ -191,5 +192,4 @@ def _endpoint(addr: tuple[str, int]) -> str:
 
 
 def _q(value: object) -> str:
-    # JSON strings are TOML basic strings for everything we write (paths, addresses).
-    return json.dumps(str(value))
+    return string(str(value))
