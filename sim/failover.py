@@ -20,8 +20,11 @@ from typing import TYPE_CHECKING
 from tacmesh.protocol.addresses import is_unicast
 from tacmesh.sim.build import SimNode
 from tacmesh.sim.failures import Strike
-from tacmesh.sim.medium import Jam
+from tacmesh.sim.medium import Jam, Medium
 from tacmesh.sim.scenario.model import TrafficSpec
+
+Pair = tuple[int, int]
+"""Two node indexes, lower first: a link."""
 
 if TYPE_CHECKING:
     from tacmesh.sim.world import World
@@ -56,13 +59,13 @@ class FailoverWatch:
             self.flows.setdefault((source.index, destination), source)
 
     def before(self, strike: Strike) -> None:
-        failed, cut = self._what_fails(strike)
+        failed, cut = what_fails(strike, self.world.medium)
         affected = []
         for (_, dst), src in self.flows.items():
             if src.index in failed or self._index(dst) in failed or not src.alive:
                 continue
             path = self.walk(src, dst, frozenset(), frozenset())
-            if path is not None and _crosses(path, failed, cut):
+            if path is not None and crosses(path, failed, cut):
                 affected.append((src, dst))
         self._pending = (failed, cut, affected)
 
@@ -102,31 +105,11 @@ class FailoverWatch:
             port = world.medium.ports[(node.index, iface)]
             if not any(link[0].node is nxt for link in port.links):
                 return None
-            if world.medium._cut(node, nxt) or _pair(node, nxt) in cut:
+            if world.medium._cut(node, nxt) or pair(node, nxt) in cut:
                 return None
             path.append(nxt)
             node = nxt
         return None
-
-    def _what_fails(self, strike: Strike) -> tuple[frozenset[int], frozenset[tuple[int, int]]]:
-        kind = strike.spec.kind
-        if kind == "link_cut":
-            a, b = strike.nodes
-            return frozenset(), frozenset({_pair(a, b)})
-        if kind == "partition":
-            inside = {n.index for n in strike.nodes}
-            cut = {
-                _pair(a.node, link[0].node)
-                for a in self.world.medium.ports.values()
-                for link in a.links
-                if (a.node.index in inside) != (link[0].node.index in inside)
-            }
-            return frozenset(), frozenset(cut)
-        if kind == "jamming":
-            jam = Jam.of(strike.spec)
-            hit = {p.node.index for p in self.world.medium.ports.values() if jam.covers(p)}
-            return frozenset(hit), frozenset()
-        return frozenset(n.index for n in strike.nodes), frozenset()
 
     def _index(self, address: int) -> int | None:
         node = self.world.built.by_address.get(address)
@@ -147,11 +130,34 @@ class FailoverWatch:
         return out
 
 
-def _pair(a: SimNode, b: SimNode) -> tuple[int, int]:
+def what_fails(strike: Strike, medium: Medium) -> tuple[frozenset[int], frozenset[Pair]]:
+    """The nodes (by index) and links a failure takes away: the simulator's watch and the
+    emulator's measure failover against the same answer."""
+    kind = strike.spec.kind
+    if kind == "link_cut":
+        a, b = strike.nodes
+        return frozenset(), frozenset({pair(a, b)})
+    if kind == "partition":
+        inside = {n.index for n in strike.nodes}
+        cut = {
+            pair(p.node, link[0].node)
+            for p in medium.ports.values()
+            for link in p.links
+            if (p.node.index in inside) != (link[0].node.index in inside)
+        }
+        return frozenset(), frozenset(cut)
+    if kind == "jamming":
+        jam = Jam.of(strike.spec)
+        return frozenset(p.node.index for p in medium.ports.values() if jam.covers(p)), frozenset()
+    return frozenset(n.index for n in strike.nodes), frozenset()
+
+
+def pair(a: SimNode, b: SimNode) -> Pair:
     return (min(a.index, b.index), max(a.index, b.index))
 
 
-def _crosses(path: list[SimNode], failed: frozenset[int], cut: frozenset[tuple[int, int]]) -> bool:
+def crosses(path: list[SimNode], failed: frozenset[int], cut: frozenset[Pair]) -> bool:
+    """Whether a path (node by node) uses a failed node or a cut link."""
     if any(n.index in failed for n in path):
         return True
-    return any(_pair(a, b) in cut for a, b in itertools.pairwise(path))
+    return any(pair(a, b) in cut for a, b in itertools.pairwise(path))

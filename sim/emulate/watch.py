@@ -13,7 +13,6 @@ did). A failed node's API is never asked: a stopped daemon would not answer.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,14 +21,11 @@ from tacmesh.protocol.addresses import is_unicast
 from tacmesh.sim.build import SimNode
 from tacmesh.sim.emulate.air import Air
 from tacmesh.sim.emulate.layout import NodeLayout
-from tacmesh.sim.failover import MAX_HOPS, PROBE_S, WATCH_S
+from tacmesh.sim.failover import MAX_HOPS, PROBE_S, WATCH_S, Pair, crosses, pair, what_fails
 from tacmesh.sim.failures import Strike
-from tacmesh.sim.medium import Jam
 from tacmesh.sim.scenario.model import TrafficSpec
 
 __all__ = ["PROBE_S", "Routes", "Watch", "Watches"]
-
-Pair = tuple[int, int]
 
 
 class Routes:
@@ -103,35 +99,15 @@ class Watches:
         if spec.every_s is not None and is_unicast(destination):
             self.flows.setdefault((source.index, destination), source)
 
-    def what_fails(self, strike: Strike) -> tuple[frozenset[int], frozenset[Pair]]:
-        kind, medium = strike.spec.kind, self.air.medium
-        if kind == "link_cut":
-            a, b = strike.nodes
-            return frozenset(), frozenset({_pair(a, b)})
-        if kind == "partition":
-            inside = {n.index for n in strike.nodes}
-            cut = {
-                _pair(p.node, link[0].node)
-                for p in medium.ports.values()
-                for link in p.links
-                if (p.node.index in inside) != (link[0].node.index in inside)
-            }
-            return frozenset(), frozenset(cut)
-        if kind == "jamming":
-            jam = Jam.of(strike.spec)
-            hit = frozenset(p.node.index for p in medium.ports.values() if jam.covers(p))
-            return hit, frozenset()
-        return frozenset(n.index for n in strike.nodes), frozenset()
-
     def before(self, strike: Strike, t: float) -> Watch:
         """The flows ``strike`` breaks, found on the routes as they are just before it."""
-        failed, cut = self.what_fails(strike)
+        failed, cut = what_fails(strike, self.air.medium)
         affected = []
         for (_, dst), src in self.flows.items():
             if src.index in failed or src.index in self.down or self._index(dst) in failed:
                 continue
             path = self.walk(src, dst, frozenset(), frozenset())
-            if path is not None and _crosses(path, failed, cut):
+            if path is not None and crosses(path, failed, cut):
                 affected.append((src, dst))
         watch = Watch(strike, t, failed, cut, affected)
         self.watches.append(watch)
@@ -173,7 +149,7 @@ class Watches:
         port = self.air.medium.ports.get((node.index, iface))
         if port is None or not any(link[0].node is nxt for link in port.links):
             return False
-        return not (self.air.medium._cut(node, nxt) or _pair(node, nxt) in cut)
+        return not (self.air.medium._cut(node, nxt) or pair(node, nxt) in cut)
 
     def _index(self, address: int) -> int | None:
         node = self.air.built.by_address.get(address)
@@ -191,13 +167,3 @@ class Watches:
             }
             for w in self.watches
         ]
-
-
-def _pair(a: SimNode, b: SimNode) -> Pair:
-    return (min(a.index, b.index), max(a.index, b.index))
-
-
-def _crosses(path: list[SimNode], failed: frozenset[int], cut: frozenset[Pair]) -> bool:
-    if any(n.index in failed for n in path):
-        return True
-    return any(_pair(a, b) in cut for a, b in itertools.pairwise(path))
