@@ -15,8 +15,9 @@ from __future__ import annotations
 import base64
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from tacmesh.node.api.client import ApiClientError, NodeClient
 from tacmesh.protocol.addresses import format_address, parse_address
@@ -24,6 +25,8 @@ from tacmesh.sim.build import SimNode
 from tacmesh.sim.emulate.layout import NodeLayout
 from tacmesh.sim.geo import Plane
 from tacmesh.sim.metrics import Ledger
+
+T = TypeVar("T")
 
 RECONNECT_S = 0.2
 POLL_S = 0.2
@@ -114,35 +117,26 @@ class Receipts:
                 ledger.delivered(at - t0, node, source, msg_id)
 
 
-class Senders:
-    """One API connection per sending node, reopened after a restart."""
+class Connections:
+    """One API connection per node, opened on first use and dropped when the node stops
+    answering, so that a restarted daemon gets a fresh one."""
 
-    def __init__(self, layouts: dict[str, NodeLayout]) -> None:
+    def __init__(self, layouts: dict[str, NodeLayout], timeout_s: float) -> None:
         self.layouts = layouts
+        self.timeout_s = timeout_s
         self.clients: dict[str, NodeClient] = {}
-        self.failed = 0
 
-    def send(self, node: SimNode, kind: str, to: int, body: dict[str, Any]) -> int | None:
-        """The msg_id, or None if the node did not take it (down, restarting, refused)."""
+    def use(self, node: SimNode, call: Callable[[NodeClient], T]) -> T | None:
+        """``call``'s result, or None if the node could not be asked (down, restarting)."""
         try:
             client = self.clients.get(node.name)
             if client is None:
-                client = NodeClient(self.layouts[node.name].socket, timeout_s=2)
+                client = NodeClient(self.layouts[node.name].socket, timeout_s=self.timeout_s)
                 self.clients[node.name] = client
-            return client.send(kind, format_address(to), body)
+            return call(client)
         except (ApiClientError, OSError):
-            self.failed += 1
             self.drop(node.name)
             return None
-
-    def depart(self, node: SimNode, in_s: float) -> bool:
-        """Tell the node it leaves in ``in_s`` seconds, as its UAV bridge would."""
-        try:
-            with NodeClient(self.layouts[node.name].socket, timeout_s=2) as client:
-                client.request("depart", in_s=in_s)
-            return True
-        except (ApiClientError, OSError):
-            return False
 
     def drop(self, name: str) -> None:
         client = self.clients.pop(name, None)
@@ -152,3 +146,27 @@ class Senders:
     def close(self) -> None:
         for name in list(self.clients):
             self.drop(name)
+
+
+class Senders(Connections):
+    """Sends each node's traffic through its own API connection."""
+
+    def __init__(self, layouts: dict[str, NodeLayout]) -> None:
+        super().__init__(layouts, timeout_s=2)
+        self.failed = 0
+
+    def send(self, node: SimNode, kind: str, to: int, body: dict[str, Any]) -> int | None:
+        """The msg_id, or None if the node did not take it (down, restarting, refused)."""
+        msg_id = self.use(node, lambda c: c.send(kind, format_address(to), body))
+        if msg_id is None:
+            self.failed += 1
+        return msg_id
+
+    def depart(self, node: SimNode, in_s: float) -> bool:
+        """Tell the node it leaves in ``in_s`` seconds, as its UAV bridge would."""
+        try:
+            with NodeClient(self.layouts[node.name].socket, timeout_s=2) as client:
+                client.request("depart", in_s=in_s)
+            return True
+        except (ApiClientError, OSError):
+            return False

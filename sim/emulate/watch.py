@@ -16,10 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tacmesh.node.api.client import ApiClientError, NodeClient
 from tacmesh.protocol.addresses import is_unicast
 from tacmesh.sim.build import SimNode
 from tacmesh.sim.emulate.air import Air
+from tacmesh.sim.emulate.drive import Connections
 from tacmesh.sim.emulate.layout import NodeLayout
 from tacmesh.sim.failover import MAX_HOPS, PROBE_S, WATCH_S, Pair, crosses, pair, what_fails
 from tacmesh.sim.failures import Strike
@@ -28,32 +28,14 @@ from tacmesh.sim.scenario.model import TrafficSpec
 __all__ = ["PROBE_S", "Routes", "Watch", "Watches"]
 
 
-class Routes:
+class Routes(Connections):
     """Each node's route table over its API, one persistent connection per node."""
 
     def __init__(self, layouts: dict[str, NodeLayout]) -> None:
-        self.layouts = layouts
-        self.clients: dict[str, NodeClient] = {}
+        super().__init__(layouts, timeout_s=1)
 
     def table(self, node: SimNode) -> list[dict[str, Any]] | None:
-        try:
-            client = self.clients.get(node.name)
-            if client is None:
-                client = NodeClient(self.layouts[node.name].socket, timeout_s=1)
-                self.clients[node.name] = client
-            return list(client.request("routes")["routes"])
-        except (ApiClientError, OSError):
-            self.drop(node.name)
-            return None
-
-    def drop(self, name: str) -> None:
-        client = self.clients.pop(name, None)
-        if client is not None:
-            client.close()
-
-    def close(self) -> None:
-        for name in list(self.clients):
-            self.drop(name)
+        return self.use(node, lambda c: list(c.request("routes")["routes"]))
 
 
 def via_to(table: list[dict[str, Any]], destination: int) -> tuple[str, int] | None:
