@@ -134,8 +134,8 @@ class World:
         n = port.node
         if self.tap is not None:
             self.tap(self.t, n, port, data, "rx")
-        n.engine.receive(self.kernel.now, port.name, data)
-        self._after(n)
+        if n.engine.receive(self.kernel.now, port.name, data):
+            self._after(n)
 
     def _send(self, arg: tuple[TrafficSpec, SimNode]) -> None:
         spec, node = arg

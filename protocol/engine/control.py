@@ -88,6 +88,11 @@ class ControlPlane:
         """Seqno requests gathered in this step, sent as one RouteRequest."""
         self.departure_at: float | None = None
         """When this node leaves (announced in every hello from then on)."""
+        self.stirred = False
+        """Set by an input that left work or an earlier deadline behind (the engine must
+        step and its driver re-arm); a hello of a known neighbour that changed no cost,
+        or a periodic update that repeats what we hold, leaves it unset. Cleared by the
+        engine."""
 
     def _jitter(self, interval: float, spread: float = 0.25) -> float:
         """Periodic sends are spread so that neighbours do not fall into step."""
@@ -101,7 +106,10 @@ class ControlPlane:
         old = self.neighbours.get((iface_name, sender))
         before = INFINITY if old is None else link_cost(iface, old)
         was_departing = old is not None and old.departure_at is not None
+        interval_before = None if old is None else old.interval_s
         n, cost_changed = self.neighbours.on_hello(now, iface, sender, hello)
+        if old is None or hello.fresh_start or cost_changed or n.interval_s != interval_before:
+            self.stirred = True  # a shorter interval may bring the neighbour's death nearer
         if old is None:  # tell the newcomer at once that we hear it
             self._full_hello_now(now, iface_name)
         elif hello.fresh_start:  # it restarted before we lost it: it has no routes
@@ -113,6 +121,7 @@ class ControlPlane:
             if before >= INFINITY:  # the link just became usable both ways: share our table
                 self._table_soon(now, iface_name)
         if n.departure_at is not None and not was_departing:
+            self.stirred = True
             self._make_before_break(n)
 
     def _make_before_break(self, n: Neighbour) -> None:
@@ -169,11 +178,15 @@ class ControlPlane:
         if n is None:
             return  # not a neighbour yet: its hello will bring a full table our way
         cost = link_cost(self.interfaces[iface_name], n)
-        self._changed |= self.routing.on_update(now, n.key, cost, list(update.routes))
+        changed = self.routing.on_update(now, n.key, cost, list(update.routes))
+        if changed:
+            self._changed |= changed
+            self.stirred = True
 
     def on_request(self, now: float, req: control_pb2.RouteRequest) -> None:
         """Answer what we can with an update; pass the rest on toward each source."""
         self.routing.now = now
+        self.stirred = True
         onward: dict[NeighbourKey, list[control_pb2.WantedRoute]] = {}
         for wanted in req.routes:
             try:

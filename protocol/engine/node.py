@@ -12,6 +12,7 @@ This file decides what happens to each frame; the control plane (hellos, routes)
 
 from __future__ import annotations
 
+import enum
 from collections import Counter
 from collections.abc import Callable, Iterable
 
@@ -49,6 +50,23 @@ CONTROL_LIFETIME_S = 10.0
 """A control message not sent within this long is stale: newer state will follow."""
 
 
+class _Outcome(enum.Enum):
+    """What one received frame did to the engine."""
+
+    DROPPED = enum.auto()
+    """Not verified (overheard unopened, forged, replayed, malformed)."""
+    ABSORBED = enum.auto()
+    """Verified; nothing to send or deliver, no deadline earlier than before."""
+    STIRRED = enum.auto()
+    """The engine must step: something may leave, be delivered, or fall due sooner."""
+    HELD = enum.auto()
+    """A fragment kept for reassembly: not verified yet, but its expiry is a deadline."""
+
+
+_ACT = {_Outcome.STIRRED, _Outcome.HELD}
+_VERIFIED = {_Outcome.STIRRED, _Outcome.ABSORBED}
+
+
 class NodeEngine:
     def __init__(
         self,
@@ -81,9 +99,16 @@ class NodeEngine:
 
     # -- inputs ------------------------------------------------------------------------
 
-    def receive(self, now: float, interface: str, data: bytes) -> None:
-        if self._receive(now, self.config.interface(interface), data):
+    def receive(self, now: float, interface: str, data: bytes) -> bool:
+        """Handle one frame. Returns whether the driver must collect outputs and re-arm its
+        timer: False when the frame was dropped, or was absorbed without leaving anything
+        to send or deliver or any deadline earlier than the one already armed (a hello of
+        a known neighbour whose cost held, a periodic update repeating what we hold). On a
+        shared channel these are most frames, and skipping the step for them is free."""
+        if self._receive(now, self.config.interface(interface), data) in _ACT:
             self._step(now)
+            return True
+        return False
 
     def receive_many(self, now: float, interface: str, frames: Iterable[bytes]) -> list[bool]:
         """Frames that arrived together (a driver's socket drained at once): each is
@@ -91,37 +116,39 @@ class NodeEngine:
         Returns, per frame, whether it verified (a driver learns a neighbour's link-layer
         address only from frames that did)."""
         iface = self.config.interface(interface)
-        opened = [self._receive(now, iface, data) for data in frames]
-        if any(opened):
+        outcomes = [self._receive(now, iface, data) for data in frames]
+        if any(o in _ACT for o in outcomes):
             self._step(now)
-        return opened
+        return [o in _VERIFIED for o in outcomes]
 
-    def _receive(self, now: float, iface: InterfaceConfig, data: bytes) -> bool:
-        """Handle one frame; False when it was dropped before anything could change."""
+    def _receive(self, now: float, iface: InterfaceConfig, data: bytes) -> _Outcome:
+        """Handle one frame: dropped before anything could change, absorbed, or stirred."""
         interface = iface.name
         if self._overheard(now, iface, data):
             self.counters["overheard"] += 1
-            return False
+            return _Outcome.DROPPED
         try:
             if data and data[0] == FRAGMENT_BYTE0:
                 whole = self.reassembly.add(now, interface, decode_fragment(data))
                 if whole is None:
-                    return False
+                    return _Outcome.HELD
                 data = whole
             frame = self.codec.open(data, tag_len=iface.tag_len)
         except FrameError:
             self.counters["rejected"] += 1
-            return False
+            return _Outcome.DROPPED
         h = frame.header
         if iface.bitrate_bps is not None:  # narrowband: hellos are sparse, data says alive
             self.control.neighbours.heard_frame(now, interface, h.transmitter)
         if h.next_hop not in (self.config.address, ALL_HANDS):
             self.counters["overheard"] += 1
-        elif h.type in _CONTROL_HANDLERS:
-            self._control(now, interface, frame)
-        elif h.type.is_data:
+            return _Outcome.ABSORBED
+        if h.type in _CONTROL_HANDLERS:
+            return self._control(now, interface, frame)
+        if h.type.is_data:
             self._data(now, interface, frame)
-        return True
+            return _Outcome.STIRRED
+        return _Outcome.ABSORBED
 
     def _overheard(self, now: float, iface: InterfaceConfig, data: bytes) -> bool:
         """A frame for another next hop changes nothing here, so it is dropped unopened
@@ -276,13 +303,14 @@ class NodeEngine:
 
     # -- control -----------------------------------------------------------------------
 
-    def _control(self, now: float, interface: str, frame: Frame) -> None:
+    def _control(self, now: float, interface: str, frame: Frame) -> _Outcome:
         try:
             body = self.codec.deliver(frame, now=now).body
         except FrameError:
             self.counters["rejected"] += 1
-            return
+            return _Outcome.ABSORBED
         sender = frame.header.transmitter
+        self.control.stirred = False
         if isinstance(body, control_pb2.Hello):
             self.control.on_hello(now, interface, sender, body)
         elif isinstance(body, control_pb2.RouteUpdate):
@@ -291,6 +319,8 @@ class NodeEngine:
             self.control.on_request(now, body)
         elif isinstance(body, control_pb2.CustodyAck):
             self._custody_acked(body)
+            return _Outcome.STIRRED
+        return _Outcome.STIRRED if self.control.stirred else _Outcome.ABSORBED
 
     def _queue_control(self, now: float, out: Outgoing) -> None:
         iface = self.config.interface(out.interface)

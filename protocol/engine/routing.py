@@ -156,7 +156,8 @@ class RoutingTable:
             route = routes.get(via)
             if route is not None and route.link_cost != cost:
                 route.link_cost = cost
-                touched.add(prefix)
+                if not self._outranked(prefix, via, route):
+                    touched.add(prefix)
         # A link's quality wanders with every lost hello; a selection that moves only a
         # little with it is not news anywhere (it is in the next periodic update). Left
         # unchecked, a hundred neighbours on one channel re-advertise their tables for
