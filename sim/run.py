@@ -99,6 +99,7 @@ def collect(world: World, wall_s: float) -> dict[str, Any]:
         "overhead": _overhead(world),
         "drops": {k: v for k, v in sorted(drops.items()) if v},
         "failures": world.watch.results(),
+        "unserved_radios": world.medium.unserved(),
     }  # fmt: skip
 
 

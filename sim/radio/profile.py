@@ -114,6 +114,11 @@ class RadioProfile:
     """Random access delay before sending from an idle queue (channels with collisions)."""
     frame_overhead_s: float = 0.0
     """Per-frame air time besides the bytes on kinds other than lora (MAC, preamble)."""
+    point_to_multipoint: bool = False
+    """Relays (UAVs, ground backbone masts) are hubs and every other node is a terminal
+    whose directional antenna is aimed at a hub: two terminals never hear each other,
+    however close (``HUB_ROLES`` in ``sim/medium.py``). ``antenna_gain_db`` is the gain of
+    a hub and a terminal aimed at it."""
 
     def __post_init__(self) -> None:
         _check_values(self)

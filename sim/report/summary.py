@@ -109,6 +109,17 @@ def print_summary(results: Results, console: Console) -> None:
     if failure_rows(results):
         console.print(failure_table(results))
     console.print(drops_line(results))
+    unserved = results.get("unserved_radios") or []
+    if unserved:
+        console.print(unserved_line(unserved), style="yellow", highlight=False)
+
+
+def unserved_line(radios: Sequence[str]) -> str:
+    return (
+        f"heard nobody: {', '.join(radios)}: on a point-to-multipoint profile such as air "
+        "only relays (uav_relay, ground_backbone) are heard; add a relay on that channel "
+        "or give these nodes a mesh profile (wifi-mesh)"
+    )
 
 
 def _aligned(headers: Sequence[str], rows: Sequence[Sequence[str]], left: int = 0) -> list[str]:

@@ -337,14 +337,14 @@ radius_m = 100
 [[node]]
 name = "cp"
 role = "command_post"
-radios = ["air"]
-position = [0, 0]
+radios = ["wifi-mesh"]
+position = [150, 0]
 
 [[node]]
 name = "gw"
 role = "gateway"
 team = "t1"
-radios = [{ profile = "lora", channel = "team" }, "air"]
+radios = [{ profile = "lora", channel = "team" }, "wifi-mesh"]
 position = [300, 0]
 
 [[node]]
