@@ -22,6 +22,8 @@ from tacmesh.sim.mobility import Track, make_track
 from tacmesh.sim.radio import RadioProfile, load_profiles
 from tacmesh.sim.scenario.model import NodeSpec, RadioUse, Scenario, TeamSpec
 
+HUB_ROLES = frozenset({"uav_relay", "ground_backbone"})
+"""Relays: by default the hubs of a point-to-multipoint radio (the UAV data link)."""
 FIRST_TEAM_BLOCK = 0x10
 """Team n's block is ``(0x10 + n) << 8`` / 8 unless the scenario gives one."""
 
@@ -34,6 +36,9 @@ class Radio:
     profile: RadioProfile
     channel: tuple[str, str]
     """(profile, channel): only radios on the same pair hear each other."""
+    hub: bool = False
+    """On a point-to-multipoint profile, heard by every radio of the channel; terminals
+    (False) hear hubs only (RadioUse.hub; by default the relays, ``HUB_ROLES``)."""
 
 
 @dataclass(slots=True)
@@ -146,7 +151,8 @@ def _radios(spec: NodeSpec, profiles: dict[str, RadioProfile]) -> dict[str, Radi
         channel = spec.team if use.channel == "team" and spec.team else use.channel
         subnet = spec.role == "gateway" and use.channel == "team"
         iface = replace(profile.interface_config(name), subnet=subnet)
-        radios[name] = Radio(iface, profile, (profile.name, channel))
+        hub = spec.role in HUB_ROLES if use.hub is None else use.hub
+        radios[name] = Radio(iface, profile, (profile.name, channel), hub)
     return radios
 
 

@@ -2,11 +2,11 @@
 
 Rules kept here:
 - Radios hear each other only on the same (profile, channel); on a point-to-multipoint
-  profile (the UAV data link) only when one of the two is a relay (``HUB_ROLES``): the
-  others aim directional antennas at a relay and do not hear each other. Link qualities
-  (the delivery probability of one frame, from the profile's path-loss model and the
-  pair's fixed shadowing) are recomputed every topology interval, only for pairs where a
-  node moved or changed state.
+  profile (the UAV data link) only when one of the two is a hub (a relay's radio,
+  ``Radio.hub``): terminals aim directional antennas at a hub, not at each other. Link
+  qualities (the delivery probability of one frame, from the profile's path-loss model
+  and the pair's fixed shadowing) are recomputed every topology interval, only for pairs
+  where a node moved or changed state.
 - A radio sends one frame at a time: a frame starts when the previous one has left
   (serialisation at the profile's bit rate; LoRa airtime by Semtech's formula) and arrives
   a propagation delay after it ends.
@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tacmesh.protocol.addresses import ALL_HANDS, Role
+from tacmesh.protocol.addresses import ALL_HANDS
 from tacmesh.protocol.engine.events import Transmit
 from tacmesh.protocol.priority import Priority
 from tacmesh.sim.build import Radio, SimNode
@@ -36,8 +36,6 @@ Arrival = tuple["Port", bytes, int]
 MIN_QUALITY = 0.01
 """Pairs below this delivery probability are treated as out of range."""
 MOVED_M = 1.0
-HUB_ROLES = frozenset({Role.UAV_RELAY, Role.GROUND_BACKBONE})
-"""Relays: the hubs of a point-to-multipoint radio (RadioProfile.point_to_multipoint)."""
 
 
 @dataclass(slots=True, eq=False)
@@ -52,7 +50,7 @@ class Port:
     """(receiver, delivery probability, propagation delay, received power in dBm) for
     every port in range."""
     hub: bool = False
-    """A relay's radio: the centre of a point-to-multipoint link (HUB_ROLES)."""
+    """The centre of a point-to-multipoint link (Radio.hub)."""
 
     @property
     def name(self) -> str:
@@ -87,7 +85,7 @@ class Medium:
                 tracker = None
                 if radio.profile.collisions:
                     tracker = CollisionTracker(radio.profile.capture_db)
-                port = Port(n, radio, tracker=tracker, hub=n.role in HUB_ROLES)
+                port = Port(n, radio, tracker=tracker, hub=radio.hub)
                 self.ports[(n.index, name)] = port
                 self.channels.setdefault(radio.channel, []).append(port)
         self.cuts: Counter[tuple[int, int]] = Counter()
@@ -155,7 +153,7 @@ class Medium:
         return q, profile.propagation_delay_s(d), profile.rx_power_dbm(d, az, bz, shadow)
 
     def unserved(self) -> list[str]:
-        """Radios on a point-to-multipoint channel that no relay shares: they can never
+        """Radios on a point-to-multipoint channel that no hub shares: they can never
         hear anyone (a scenario that puts a gateway and the command post on ``air``
         without a UAV or mast). Told to the user, who meant a mesh profile or forgot a
         relay."""

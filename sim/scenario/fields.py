@@ -46,7 +46,7 @@ NODE_KEYS = (
     "mobility",
     "count",
 )
-RADIO_USE_KEYS = ("profile", "channel", "interface")
+RADIO_USE_KEYS = ("profile", "channel", "interface", "hub")
 MOBILITY_KEYS = (
     "model",
     "speed_mps",

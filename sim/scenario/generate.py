@@ -78,7 +78,7 @@ def generate_operation(
                   len(cells.relays), cells.capacity)  # fmt: skip
     parts = [render.header(head), render.command_post(_command_radios(cells))]
     parts += [
-        render.backbone_node(mast, spot, [_MESH, *_relay_radios(mast)])
+        render.backbone_node(mast, spot, [_MESH, *_relay_radios(mast, on_ground=True)])
         for mast, spot in masts.items()
     ]
     parts += [render.uav(plan, _relay_radios(plan.name)) for plan in flights]
@@ -121,10 +121,12 @@ def _written(spot: tuple[float, float]) -> tuple[float, float]:
     return (float(render.num(spot[0])), float(render.num(spot[1])))
 
 
-def _relay_radios(relay: str) -> list[str]:
-    """The backbone radio and the radio of the relay's own cell."""
-    cell = render.radio("air", cell_channel(relay), CELL_INTERFACE)
-    return [render.radio("air", BACKBONE_CHANNEL), cell]
+def _relay_radios(relay: str, *, on_ground: bool = False) -> list[str]:
+    """The backbone radio and the radio of the relay's own cell, the cell's hub. A ground
+    station's backbone radio is a terminal aimed at the UAVs: masts kilometres apart do
+    not hear each other on it (they did, at the edge of range, flapping)."""
+    cell = render.radio("air", cell_channel(relay), CELL_INTERFACE, hub=True)
+    return [render.radio("air", BACKBONE_CHANNEL, hub=False if on_ground else None), cell]
 
 
 def _command_radios(cells: CellPlan) -> list[str]:

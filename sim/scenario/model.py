@@ -69,6 +69,11 @@ class RadioUse:
     frequency); ``"team"`` means the node's team name."""
     interface: str | None = None
     """Interface name inside the engine; default ``<profile>`` (``<profile>-2`` on clash)."""
+    hub: bool | None = None
+    """On a point-to-multipoint profile: whether this radio is a hub (heard by every radio
+    of the channel) or a terminal (heard by hubs only). Default: hub on relays
+    (``uav_relay``, ``ground_backbone``), terminal elsewhere. A mast's radio toward the
+    UAVs is a terminal (``hub = false``) aimed at them like a gateway's."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,9 +87,10 @@ def _radio(t: Table, i: int, item: object) -> RadioUse | None:
     profile = r.text("profile", required=True)
     channel = r.text("channel")
     interface = r.text("interface")
+    hub = r.flag("hub")
     if profile is None or not r.ok:
         return None
-    radio = RadioUse(profile=profile, interface=interface)
+    radio = RadioUse(profile=profile, interface=interface, hub=hub)
     return radio if channel is None else replace(radio, channel=channel)
 
 

@@ -93,13 +93,16 @@ lon = {h.site[1]}
 """
 
 
-def radio(profile: str, channel: str | None = None, interface: str | None = None) -> str:
+def radio(
+    profile: str, channel: str | None = None, interface: str | None = None, hub: bool | None = None
+) -> str:
     """One entry of a ``radios`` array: the bare profile name when nothing else is set."""
-    if channel is None and interface is None:
+    if channel is None and interface is None and hub is None:
         return f'"{profile}"'
     keys = [f'profile = "{profile}"']
     keys += [f'channel = "{channel}"'] if channel is not None else []
     keys += [f'interface = "{interface}"'] if interface is not None else []
+    keys += [f"hub = {str(hub).lower()}"] if hub is not None else []
     return "{ " + ", ".join(keys) + " }"
 
 

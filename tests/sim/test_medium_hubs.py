@@ -7,7 +7,7 @@ import pytest
 
 from tacmesh.sim.report.summary import unserved_line
 from tacmesh.sim.run import run_scenario
-from tacmesh.sim.scenario import parse_scenario
+from tacmesh.sim.scenario import ScenarioError, parse_scenario
 from tacmesh.sim.world import World
 
 # Every pair is within a few hundred metres: only the hub rule can keep a pair apart.
@@ -96,3 +96,27 @@ def test_a_run_names_radios_no_relay_serves_and_says_what_to_do() -> None:
     assert results["run"]["frames_received"] == 0
     assert "add a relay on that channel" in unserved_line(results["unserved_radios"])
     assert run_scenario(parse_scenario(SCENARIO.format(profile="air")))["unserved_radios"] == []
+
+
+def test_a_radio_can_be_made_a_terminal_or_a_hub_against_its_role() -> None:
+    text = SCENARIO.format(profile="air")
+    text = text.replace(
+        'role = "ground_backbone"\nradios = ["air"]',
+        'role = "ground_backbone"\nradios = [{ profile = "air", hub = false }]',
+    )
+    cp = 'name = "cp"\nrole = "command_post"\nradios = '
+    text = text.replace(cp + '["air"]', cp + '[{ profile = "air", hub = true }]')
+    world = World(parse_scenario(text))
+    links = {frozenset((a.node.name, b.node.name)) for a, b, _ in world.medium.links_up()}
+    assert pair("mast", "gw-a") not in links  # two terminals now
+    assert pair("mast", "uav") in links and pair("mast", "cp") in links  # cp is a hub
+    assert pair("cp", "gw-a") in links and pair("cp", "gw-b") in links
+
+
+def test_hub_must_be_true_or_false() -> None:
+    text = SCENARIO.format(profile="air").replace(
+        'role = "uav_relay"\nradios = ["air"]',
+        'role = "uav_relay"\nradios = [{ profile = "air", hub = "yes" }]',
+    )
+    with pytest.raises(ScenarioError, match="hub = true or hub = false"):
+        parse_scenario(text)
