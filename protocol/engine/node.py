@@ -16,7 +16,7 @@ import enum
 from collections import Counter
 from collections.abc import Callable, Iterable
 
-from tacmesh.protocol.addresses import ALL_HANDS, Prefix, is_unicast
+from tacmesh.protocol.addresses import ALL_HANDS, TEAM_BASE, TEAM_LAST, Prefix, is_unicast
 from tacmesh.protocol.codec import Received, WireCodec
 from tacmesh.protocol.crypto.hop import Frame
 from tacmesh.protocol.engine.config import InterfaceConfig, Jitter, NodeConfig
@@ -370,11 +370,18 @@ class NodeEngine:
             self.counters["hop_limit_reached"] += 1
         elif not is_unicast(h.destination):
             for iface in self.config.interfaces:
+                if iface.subnet and not self._floods_into_subnet(h.destination):
+                    continue
                 self._queue_relay(now, frame, iface.name, ALL_HANDS)
         elif take_custody:
             self._accept_custody(now, interface, frame)
         else:
             self._forward_unicast(now, frame)
+
+    def _floods_into_subnet(self, group: int) -> bool:
+        """A team's message goes into a sub-net only by that team's own gateway (SPEC.md
+        §9.5): the other teams' narrowband channels would spend airtime on it for nobody."""
+        return not TEAM_BASE <= group <= TEAM_LAST or group in self.config.groups
 
     def _accept_custody(self, now: float, interface: str, frame: Frame) -> None:
         h = frame.header

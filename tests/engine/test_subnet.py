@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from tacmesh.protocol.addresses import Prefix, Role
+from tacmesh.protocol.addresses import ALL_HANDS, Prefix, Role, team_group
 from tacmesh.protocol.engine.config import InterfaceConfig
 from tacmesh.protocol.engine.routing import DEFAULT
 from tacmesh.protocol.frame_types import FrameType
@@ -32,11 +32,12 @@ def build() -> MiniNet:
     net = MiniNet(seed=4)
     net.add_node(CP, [BACKBONE], role=Role.COMMAND_POST)
     for gw, prefix in GATEWAYS.items():
-        net.add_node(gw, [TEAM, BACKBONE], role=Role.GATEWAY, prefixes=(prefix,))
+        group = frozenset({team_group(gw >> 8)})  # gateway 0x0100 leads team 1
+        net.add_node(gw, [TEAM, BACKBONE], role=Role.GATEWAY, prefixes=(prefix,), groups=group)
         net.connect(CP, "backbone", gw, "backbone")
         team = [gw, *members(prefix)]
         for m in members(prefix):
-            net.add_node(m, [replace(TEAM, subnet=False)], role=Role.HANDHELD)
+            net.add_node(m, [replace(TEAM, subnet=False)], role=Role.HANDHELD, groups=group)
         for i, a in enumerate(team):
             for b in team[i + 1 :]:
                 net.connect(a, "team", b, "team", delay_s=0.02)
@@ -90,3 +91,19 @@ def test_a_message_for_a_missing_member_waits_at_its_gateway_without_looping() -
     assert len(gw.custody) == 1  # held for when the member appears
     relayed = [net.engines[n].counters["forwarded"] for n in (CP, 0x0100, 0x0200)]
     assert sum(relayed) <= 2  # CP -> GW1 -> GW2 at most: nobody bounces it back
+
+
+def test_a_team_message_enters_only_its_own_team_and_all_hands_enter_every_team() -> None:
+    net = build()
+    one, two = members(GATEWAYS[0x0100]), members(GATEWAYS[0x0200])
+    order = (CP, net.send(CP, team_group(1), FrameType.TEXT, text("team 1: move north")))
+    net.run_for(5.0)
+    assert all(len(deliveries(net, m, CP)) == 1 for m in [0x0100, *one])
+    # Gateway 2 relays it on the backbone (it may lead to other gateways) but never into
+    # its team's narrowband channel: no handheld of team 2 even saw the frame.
+    assert net.engines[0x0200].seen.check_and_add(order, net.now, 60) is False
+    assert all(net.engines[m].seen.check_and_add(order, net.now, 60) for m in two)
+    net.send(CP, ALL_HANDS, FrameType.TEXT, text("all: weather warning"))
+    net.run_for(5.0)
+    assert all(len(deliveries(net, m, CP)) == 2 for m in one)
+    assert all(len(deliveries(net, m, CP)) == 1 for m in two)
