@@ -89,10 +89,10 @@ class ControlPlane:
         self.departure_at: float | None = None
         """When this node leaves (announced in every hello from then on)."""
         self.stirred = False
-        """Set by an input that left work or an earlier deadline behind (the engine must
-        step and its driver re-arm); a hello of a known neighbour that changed no cost,
-        or a periodic update that repeats what we hold, leaves it unset. Cleared by the
-        engine."""
+        """Set by an input that brought a deadline nearer (a new neighbour, a table due):
+        with :meth:`busy`, whether the engine must step and its driver re-arm. A hello
+        of a known neighbour that changed no selection worth telling, or a periodic
+        update that repeats what we hold, leaves both unset. Cleared by the engine."""
 
     def _jitter(self, interval: float, spread: float = 0.25) -> float:
         """Periodic sends are spread so that neighbours do not fall into step."""
@@ -108,8 +108,10 @@ class ControlPlane:
         was_departing = old is not None and old.departure_at is not None
         interval_before = None if old is None else old.interval_s
         n, cost_changed = self.neighbours.on_hello(now, iface, sender, hello)
-        if old is None or hello.fresh_start or cost_changed or n.interval_s != interval_before:
+        if old is None or hello.fresh_start or n.interval_s != interval_before:
             self.stirred = True  # a shorter interval may bring the neighbour's death nearer
+        # A cost that moved stirs only through what it changed (busy()): on a narrowband
+        # channel collisions move nearly every hello's cost, and most moves change nothing.
         if old is None:  # tell the newcomer at once that we hear it
             self._full_hello_now(now, iface_name)
         elif hello.fresh_start:  # it restarted before we lost it: it has no routes
@@ -123,6 +125,10 @@ class ControlPlane:
         if n.departure_at is not None and not was_departing:
             self.stirred = True
             self._make_before_break(n)
+
+    def busy(self) -> bool:
+        """Whether something waits for the next :meth:`take`: news, messages, requests."""
+        return bool(self._changed or self._outgoing or self._asking) or self.stirred
 
     def _make_before_break(self, n: Neighbour) -> None:
         """A neighbour will leave: prefer routes around it, and ask now for fresh seqnos of
@@ -138,6 +144,7 @@ class ControlPlane:
         interface: on a shared channel one table serves every newcomer of the interval
         (a hundred nodes meeting at once would otherwise send ten thousand tables)."""
         link = self.links[name]
+        self.stirred = True
         if now - link.last_table >= self.interfaces[name].hello_interval_s:
             link.last_table, link.table_due = now, False
             self._send_table(name)

@@ -320,7 +320,7 @@ class NodeEngine:
         elif isinstance(body, control_pb2.CustodyAck):
             self._custody_acked(body)
             return _Outcome.STIRRED
-        return _Outcome.STIRRED if self.control.stirred else _Outcome.ABSORBED
+        return _Outcome.STIRRED if self.control.busy() else _Outcome.ABSORBED
 
     def _queue_control(self, now: float, out: Outgoing) -> None:
         iface = self.config.interface(out.interface)
