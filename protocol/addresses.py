@@ -21,6 +21,8 @@ TEAM_BASE, TEAM_LAST = 0xE000, 0xEFFF
 ROLE_BASE, ROLE_LAST = 0xF000, 0xF0FF
 ALL_HANDS = 0xFFFF
 """All-hands broadcast; as a next hop it means "every neighbour on this link"."""
+UNICAST = range(UNICAST_FIRST, UNICAST_LAST + 1)
+"""The unicast addresses, for a quick ``in`` test on the per-frame path."""
 
 
 class Role(IntEnum):
@@ -102,6 +104,14 @@ def parse_address(text: str) -> int:
     return addr
 
 
+def _mask(length: int) -> int:
+    return (0xFFFF << (ADDRESS_BITS - length)) & 0xFFFF
+
+
+_MASKS = tuple(_mask(length) for length in range(ADDRESS_BITS + 1))
+"""Prefix length -> mask; a valid Prefix has a length in range."""
+
+
 @dataclass(frozen=True, slots=True)
 class Prefix:
     """A block of unicast addresses a gateway serves, e.g. a team's ``0x1200/8``."""
@@ -113,15 +123,16 @@ class Prefix:
     def __post_init__(self) -> None:
         if not 0 <= self.length <= ADDRESS_BITS:
             raise ValueError(f"prefix length {self.length} is outside 0..16")
-        if self.base & ~self.mask & 0xFFFF:
+        if self.base & ~_mask(self.length) & 0xFFFF:
             raise ValueError(f"0x{self.base:04x}/{self.length} has host bits set")
 
     @property
     def mask(self) -> int:
-        return (0xFFFF << (ADDRESS_BITS - self.length)) & 0xFFFF
+        return _MASKS[self.length]
 
     def contains(self, addr: int) -> bool:
-        return addr & self.mask == self.base
+        # The table, not the property: routing asks this for every prefix it holds.
+        return addr & _MASKS[self.length] == self.base
 
     def covers(self, other: Prefix) -> bool:
         """``other`` lies inside this block (or is it)."""

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import cast
 
-from tacmesh.protocol.addresses import ALL_HANDS, check_address
+from tacmesh.protocol.addresses import ALL_HANDS, UNICAST, check_address
 from tacmesh.protocol.errors import FrameError, Reject
 from tacmesh.protocol.frame_types import FrameType
 from tacmesh.protocol.priority import Priority
@@ -44,6 +45,10 @@ _BASE = struct.Struct(">BBHIHH")
 _ORIGIN = struct.Struct(">HI")
 _TYPES = {int(t): t for t in FrameType}
 _PRIORITIES = {int(p): p for p in Priority}
+_PROTECTED_TYPES = {
+    (VERSION << 6) | (int(t) << 1): t for t in FrameType if t is not FrameType.FRAGMENT
+}
+"""Byte 0 without its extension bit -> type, for every header decode_header accepts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,32 +165,85 @@ def decode_header(buf: bytes | memoryview) -> tuple[Header, int]:
     if len(buf) < BASE_HEADER_LEN:
         raise FrameError(Reject.TRUNCATED, f"{len(buf)} bytes, header needs {BASE_HEADER_LEN}")
     b0, b1, tx, counter, dst, next_hop = _BASE.unpack_from(buf, 0)
-    ftype = _frame_type(b0)
-    if ftype is FrameType.FRAGMENT:
-        raise FrameError(Reject.BAD_FIELD, "a fragment frame has no protected header")
+    ftype = _PROTECTED_TYPES.get(b0 & 0xFE)
+    if ftype is None:
+        raise _bad_type(b0)
     priority = _PRIORITIES.get(b1 >> 5)
     if priority is None:
         raise FrameError(Reject.BAD_FIELD, f"priority {b1 >> 5} is reserved")
-    check_address(tx, what="transmitter", allow_group=False)
-    check_address(dst, what="destination")
-    if next_hop != ALL_HANDS:
+    # The range tests pass the usual addresses; check_address rules on (and rejects) the rest.
+    if tx not in UNICAST:
+        check_address(tx, what="transmitter", allow_group=False)
+    if dst not in UNICAST and dst != ALL_HANDS:
+        check_address(dst, what="destination")
+    if next_hop != ALL_HANDS and next_hop not in UNICAST:
         check_address(next_hop, what="next hop", allow_group=False)
-    fields: dict[str, object] = {}
-    pos = BASE_HEADER_LEN
-    if b0 & 1:
-        pos = _decode_extension(buf, pos, fields)
+    hop_limit, key_phase = (b1 >> 1) & 0x0F, b1 & 1
+    if not b0 & 1:
+        unfrozen = _Unfrozen(ftype, priority, hop_limit, key_phase, tx, counter, dst, next_hop)
+        return unfrozen.freeze(), BASE_HEADER_LEN
+    extension: dict[str, object] = {}
+    pos = _decode_extension(buf, BASE_HEADER_LEN, extension)
     header = Header(
         type=ftype,
         priority=priority,
-        hop_limit=(b1 >> 1) & 0x0F,
-        key_phase=b1 & 1,
+        hop_limit=hop_limit,
+        key_phase=key_phase,
         transmitter=tx,
         counter=counter,
         destination=dst,
         next_hop=next_hop,
-        **fields,  # type: ignore[arg-type]
+        **extension,  # type: ignore[arg-type]
     )
     return header, pos
+
+
+class _Unfrozen:
+    """A Header under construction, for fields decode_header has already checked.
+
+    Building a frozen dataclass sets each of its 14 slots through ``object.__setattr__``,
+    which cost as much as all the rest of decoding. This class has the same slots without
+    the frozen ``__setattr__``: filled in with plain assignments, it then becomes a Header
+    (same layout, so ``__class__`` may change), equal to and as frozen as one built by
+    ``Header(...)``. Only for headers without the extension byte."""
+
+    __slots__ = Header.__slots__
+
+    def __init__(  # noqa: PLR0917 - Header's own field order, positional for speed
+        self,
+        ftype: FrameType,
+        priority: Priority,
+        hop_limit: int,
+        key_phase: int,
+        transmitter: int,
+        counter: int,
+        destination: int,
+        next_hop: int,
+    ) -> None:
+        self.type = ftype
+        self.priority = priority
+        self.hop_limit = hop_limit
+        self.key_phase = key_phase
+        self.transmitter = transmitter
+        self.counter = counter
+        self.destination = destination
+        self.next_hop = next_hop
+        self.origin = None
+        self.msg_id = None
+        self.age_s = None
+        self.lifetime_s = None
+        self.custody = False
+        self.e2e = False
+
+    def freeze(self) -> Header:
+        self.__class__ = Header  # type: ignore[assignment]
+        return cast(Header, self)
+
+
+def _bad_type(b0: int) -> FrameError:
+    """The rejection for a byte 0 that is not in ``_PROTECTED_TYPES``."""
+    _frame_type(b0)  # raises for a wrong version or an unknown type
+    return FrameError(Reject.BAD_FIELD, "a fragment frame has no protected header")
 
 
 def _frame_type(b0: int) -> FrameType:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from google.protobuf.message import Message as PbMessage
 
@@ -79,10 +80,21 @@ def encode_body(ftype: FrameType, body: Body) -> bytes:
 
 def decode_body(ftype: FrameType, payload: bytes) -> Body:
     """Decode ``payload`` as the body of ``ftype``; any failure is MALFORMED_BODY or finer."""
-    compact = COMPACT_BODIES.get(ftype)
-    if compact is not None:
-        return compact.decode(payload)
-    cls = PROTOBUF_BODIES.get(ftype)
-    if cls is None:
+    decode = _DECODERS.get(ftype)
+    if decode is None:
         raise FrameError(Reject.UNKNOWN_TYPE, f"{ftype.name} has no body")
-    return parse_pb(cls, payload, ftype.name.lower())
+    return decode(payload)
+
+
+def _decoders() -> dict[FrameType, Callable[[bytes], Body]]:
+    """Frame type -> the function that decodes its body. Built once: the frame type's name
+    (which a protobuf error quotes) costs as much to look up as a small body to parse."""
+    out: dict[FrameType, Callable[[bytes], Body]] = {}
+    for ftype, cls in PROTOBUF_BODIES.items():
+        out[ftype] = partial(parse_pb, cls, what=ftype.name.lower())
+    for ftype, compact in COMPACT_BODIES.items():
+        out[ftype] = compact.decode
+    return out
+
+
+_DECODERS = _decoders()

@@ -189,20 +189,35 @@ class Medium:
         self.frames_sent += 1
         if port.tracker is not None:
             port.tracker.transmitting(start, end)
-        unicast_only = port.tracker is None and t.next_hop != ALL_HANDS
+        self._radiate(port, t, start, end, schedule)
+
+    def _radiate(
+        self,
+        port: Port,
+        t: Transmit,
+        start: float,
+        end: float,
+        schedule: Callable[[float, Arrival], None],
+    ) -> None:
+        """Hand the frame to every port in range that gets it: the loop runs once per
+        link per frame, so what does not change during it is looked up once."""
+        node, data, next_hop = port.node, t.data, t.next_hop
+        unicast_only = port.tracker is None and next_hop != ALL_HANDS
+        may_cut = bool(self.cuts) or bool(self.partitions)
+        fade = self.rng.random
         for rx, q, delay, dbm in port.links:
-            if unicast_only and rx.node.address != t.next_hop:
+            if unicast_only and rx.node.address != next_hop:
                 continue
-            if self._cut(port.node, rx.node):
+            if may_cut and self._cut(node, rx.node):
                 self.lost["cut"] += 1
                 continue
-            if q < 1.0 and self.rng.random() >= q:
+            if q < 1.0 and fade() >= q:
                 self.lost["fading"] += 1
                 continue
             self._frame_id += 1
             if rx.tracker is not None:
                 rx.tracker.begin(self._frame_id, start + delay, end + delay, dbm)
-            schedule(end + delay, (rx, t.data, self._frame_id))
+            schedule(end + delay, (rx, data, self._frame_id))
 
     def arrives(self, arrival: Arrival) -> bool:
         """At the frame's end at the receiver: does the receiver get it?"""

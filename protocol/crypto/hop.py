@@ -60,18 +60,18 @@ def open_frame(
     header, hlen = decode_header(data)
     if len(data) - hlen < tag_len:
         raise FrameError(Reject.TRUNCATED, f"no room for the {tag_len}-byte tag")
+    transmitter, counter = header.transmitter, header.counter
     epoch = keyring.epoch_for_phase(header.key_phase)
     # Look the window up without creating one: a window is created (and may evict the
     # least recently heard) only once the tag verifies, so forged frames cannot flush them.
-    window = guard.find(header.transmitter, epoch) if guard is not None else None
+    window = guard.find(transmitter, epoch) if guard is not None else None
     if window is not None:
-        window.check(header.counter)
+        window.check(counter)
     aead = keyring.cipher(epoch, tag_len)
-    aad = data[:hlen]
     try:
-        payload = aead.decrypt(nonce(header.transmitter, header.counter), data[hlen:], aad)
+        payload = aead.decrypt(_NONCE.pack(transmitter, counter), data[hlen:], data[:hlen])
     except InvalidTag:
-        raise FrameError(Reject.BAD_TAG, f"from 0x{header.transmitter:04x}") from None
+        raise FrameError(Reject.BAD_TAG, f"from 0x{transmitter:04x}") from None
     if guard is not None:
-        guard.window(header.transmitter, epoch).accept(header.counter)
+        guard.window(transmitter, epoch).accept(counter)
     return Frame(header, payload)

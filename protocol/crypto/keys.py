@@ -47,6 +47,8 @@ class NetworkKeyring:
         self.mission_id = mission_id
         self._ciphers: dict[int, dict[int, AESCCM]] = {}
         self._keys: dict[int, bytes] = {}
+        self._by_phase: dict[int, int] = {}
+        """Key phase -> newest held epoch with that low bit: looked up for every frame."""
         self.current = epoch
         self.install(epoch, network_key)
 
@@ -66,6 +68,7 @@ class NetworkKeyring:
         keep = {self.current, *others[-1:]}
         for old in [e for e in self._keys if e not in keep]:
             del self._keys[old], self._ciphers[old]
+        self._index_phases()
 
     def retire(self, epoch: int) -> None:
         """Drop ``epoch``'s key (SPEC.md §7.7: at ``retire_previous_at``); from then on its
@@ -74,6 +77,10 @@ class NetworkKeyring:
             raise ValueError(f"epoch {epoch} is the one this node sends with; activate another")
         self._keys.pop(epoch, None)
         self._ciphers.pop(epoch, None)
+        self._index_phases()
+
+    def _index_phases(self) -> None:
+        self._by_phase = {epoch & 1: epoch for epoch in sorted(self._keys)}
 
     def activate(self, epoch: int) -> None:
         if epoch not in self._keys:
@@ -81,10 +88,10 @@ class NetworkKeyring:
         self.current = epoch
 
     def epoch_for_phase(self, phase: int) -> int:
-        for epoch in sorted(self._keys, reverse=True):
-            if epoch & 1 == phase:
-                return epoch
-        raise FrameError(Reject.UNKNOWN_EPOCH, f"no network key for key phase {phase}")
+        epoch = self._by_phase.get(phase)
+        if epoch is None:
+            raise FrameError(Reject.UNKNOWN_EPOCH, f"no network key for key phase {phase}")
+        return epoch
 
     def cipher(self, epoch: int, tag_len: int) -> AESCCM:
         by_tag = self._ciphers[epoch]

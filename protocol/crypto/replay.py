@@ -14,6 +14,7 @@ from tacmesh.protocol.errors import FrameError, Reject
 
 WINDOW = 64
 MAX_TRACKED = 4096
+_BITS = (1 << WINDOW) - 1
 
 
 class ReplayWindow:
@@ -39,7 +40,7 @@ class ReplayWindow:
             # A jump past the window clears it: shifting by up to 2^32 bits would build a
             # 512 MiB integer first.
             kept = self.bitmap << shift if shift < WINDOW else 0
-            self.bitmap = (kept | 1) & ((1 << WINDOW) - 1)
+            self.bitmap = (kept | 1) & _BITS
             self.highest = counter
         else:
             self.bitmap |= 1 << (self.highest - counter)
