@@ -77,6 +77,10 @@ class RoutingTable:
         self.selected: dict[Prefix, Selected] = {
             p: Selected(p, address, 0, 0, None) for p in self.own
         }
+        self._lengths: list[int] = []
+        """Every prefix length ever selected, longest first: lookup probes these."""
+        for p in self.own:
+            self._note_length(p)
         self.feasibility: dict[tuple[Prefix, int], tuple[int, int]] = {}
         """(prefix, router id) -> (seqno, metric) this node advertised best."""
         self.wanted: dict[Prefix, int] = {}
@@ -206,6 +210,7 @@ class RoutingTable:
         self.own.append(prefix)
         self.learned.pop(prefix, None)  # our own announcement wins over anything heard
         self.selected[prefix] = Selected(prefix, self.address, self.seqno, 0, None)
+        self._note_length(prefix)
         self.wanted.pop(prefix, None)
         return True
 
@@ -260,6 +265,8 @@ class RoutingTable:
         self._raise_feasibility(new)
         self.wanted.pop(prefix, None)
         self.lost_at.pop(prefix, None)
+        if old is None:
+            self._note_length(prefix)
         self.selected[prefix] = new
         changed = old is None or (old.router_id, old.seqno, old.metric, old.via) != (
             new.router_id,
@@ -296,16 +303,19 @@ class RoutingTable:
     # -- outputs -----------------------------------------------------------------------
 
     def lookup(self, address: int) -> Selected | None:
-        """Longest-prefix match among usable routes (own prefixes included)."""
-        best: Selected | None = None
-        for prefix, sel in self.selected.items():
+        """Longest-prefix match among usable routes (own prefixes included): one probe
+        per prefix length in use, not a scan of the table (a relay holds hundreds)."""
+        for length in self._lengths:
+            sel = self.selected.get(_block(address, length))
             # A gateway's own default route is for its sub-nets, never for itself.
-            usable = sel.metric < INFINITY and prefix.contains(address)
-            if sel.via is None and prefix.length == 0:
+            if sel is None or sel.metric >= INFINITY or (sel.via is None and length == 0):
                 continue
-            if usable and (best is None or prefix.length > best.prefix.length):
-                best = sel
-        return best
+            return sel
+        return None
+
+    def _note_length(self, prefix: Prefix) -> None:
+        if prefix.length not in self._lengths:
+            self._lengths = sorted({*self._lengths, prefix.length}, reverse=True)
 
     def entries(
         self, prefixes: set[Prefix] | None = None, *, subnet: bool = False
@@ -390,6 +400,18 @@ def _prefix(e: control_pb2.RouteEntry) -> Prefix | None:
             return None
         if len(_PREFIXES) < _PREFIX_CACHE:
             _PREFIXES[key] = found
+    return found
+
+
+def _block(address: int, length: int) -> Prefix:
+    """The prefix of ``length`` bits that holds ``address``."""
+    host_bits = 16 - length
+    base = address >> host_bits << host_bits
+    found = _PREFIXES.get((base, host_bits))
+    if found is None:
+        found = Prefix(base, length)
+        if len(_PREFIXES) < _PREFIX_CACHE:
+            _PREFIXES[(base, host_bits)] = found
     return found
 
 
