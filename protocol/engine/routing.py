@@ -73,7 +73,11 @@ class RoutingTable:
         if serves_default:
             self.own.append(DEFAULT)
         self.learned: dict[Prefix, dict[NeighbourKey, LearnedRoute]] = {}
-        """Routes heard, by prefix, then by the neighbour that announced them."""
+        """Routes heard, by prefix, then by the neighbour that announced them. Changed only
+        through ``_learn`` and ``_unlearn``, which keep ``through`` in step."""
+        self.through: dict[NeighbourKey, dict[Prefix, LearnedRoute]] = {}
+        """The same routes by neighbour: a link's cost or loss touches only its own routes
+        (a gateway holds a hundred prefixes from its relay and ten from each teammate)."""
         self.selected: dict[Prefix, Selected] = {
             p: Selected(p, address, 0, 0, None) for p in self.own
         }
@@ -112,7 +116,7 @@ class RoutingTable:
             router = e.router_id or prefix.base
             routes = self.learned.setdefault(prefix, {})
             if e.metric >= INFINITY:
-                routes.pop(via, None)
+                self._unlearn(prefix, via)
                 if router != via[1] and self._outranked(prefix, via, None):
                     continue
                 if router == via[1]:  # the originator itself withdrew it: the source is gone,
@@ -122,7 +126,7 @@ class RoutingTable:
                         for v, r in routes.items()
                         if r.router_id == router and not seqno_newer(r.seqno, seqno)
                     ]:
-                        del routes[v]
+                        self._unlearn(prefix, v)
             else:
                 known = routes.get(via)
                 seqno = e.seqno % SEQNO_MOD
@@ -132,7 +136,7 @@ class RoutingTable:
                     known.refreshed_at = now
                     continue
                 route = LearnedRoute(prefix, router, seqno, e.metric, via, cost, now)
-                routes[via] = route
+                self._learn(route)
                 if self._outranked(prefix, via, route):
                     continue
             touched.add(prefix)
@@ -156,9 +160,8 @@ class RoutingTable:
 
     def on_cost(self, via: NeighbourKey, cost: int) -> set[Prefix]:
         touched = set()
-        for prefix, routes in self.learned.items():
-            route = routes.get(via)
-            if route is not None and route.link_cost != cost:
+        for prefix, route in self.through.get(via, {}).items():
+            if route.link_cost != cost:
                 route.link_cost = cost
                 if not self._outranked(prefix, via, route):
                     touched.add(prefix)
@@ -171,13 +174,13 @@ class RoutingTable:
     def on_departure(self, via: NeighbourKey) -> None:
         """``via`` announced it will leave. Nothing changes until the seqno requests the
         control plane sends bring newer seqnos; routes through ``via`` then pay the penalty."""
-        self.departing[via] = {
-            p: routes[via].seqno for p, routes in self.learned.items() if via in routes
-        }
+        self.departing[via] = {p: r.seqno for p, r in self.through.get(via, {}).items()}
 
     def on_neighbour_lost(self, via: NeighbourKey) -> set[Prefix]:
         self.departing.pop(via, None)
-        touched = {p for p, routes in self.learned.items() if routes.pop(via, None) is not None}
+        touched = set(self.through.get(via, ()))
+        for prefix in touched:
+            self._unlearn(prefix, via)
         return {p for p in touched if self._select(p)}
 
     def expire(self, now: float, hold_s: float) -> set[Prefix]:
@@ -186,7 +189,7 @@ class RoutingTable:
         touched = set()
         for prefix, routes in self.learned.items():
             for via in [v for v, r in routes.items() if now - r.refreshed_at >= hold_s]:
-                del routes[via]
+                self._unlearn(prefix, via)
                 touched.add(prefix)
         return {p for p in touched if self._select(p)}
 
@@ -208,7 +211,9 @@ class RoutingTable:
         if prefix in self.own:
             return False
         self.own.append(prefix)
-        self.learned.pop(prefix, None)  # our own announcement wins over anything heard
+        for via in list(self.learned.get(prefix, ())):  # our own announcement wins
+            self._unlearn(prefix, via)
+        self.learned.pop(prefix, None)
         self.selected[prefix] = Selected(prefix, self.address, self.seqno, 0, None)
         self._note_length(prefix)
         self.wanted.pop(prefix, None)
@@ -225,6 +230,18 @@ class RoutingTable:
         self.feasibility[(prefix, self.address)] = (self.seqno, 0)
         self.lost_at[prefix] = self.now
         return True
+
+    def _learn(self, route: LearnedRoute) -> None:
+        self.learned.setdefault(route.prefix, {})[route.via] = route
+        self.through.setdefault(route.via, {})[route.prefix] = route
+
+    def _unlearn(self, prefix: Prefix, via: NeighbourKey) -> None:
+        self.learned.get(prefix, {}).pop(via, None)
+        mine = self.through.get(via)
+        if mine is not None:
+            mine.pop(prefix, None)
+            if not mine:
+                del self.through[via]
 
     # -- selection ---------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
-"""Longest-prefix match (routing.py ``lookup``) against a plain scan of the table: the
-usable route of the longest prefix holding the address, never a node's own default."""
+"""The routing table's own bookkeeping: longest-prefix match (``lookup``) against a plain
+scan of the table, and the two views of learned routes (by prefix, by neighbour) in step
+through a run with failures."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from hypothesis import strategies as st
 from tacmesh.protocol.addresses import Prefix
 from tacmesh.protocol.engine.neighbours import INFINITY
 from tacmesh.protocol.engine.routing import RoutingTable, Selected
+
+from .topologies import grid
 
 ME = 0x0100
 
@@ -47,3 +50,24 @@ def test_lookup_is_the_longest_usable_match(
         table.selected[sel.prefix] = sel
         table._note_length(sel.prefix)
     assert table.lookup(address) == scan(table, address)
+
+
+def test_routes_by_prefix_and_by_neighbour_stay_the_same_routes_through_failures() -> None:
+    topo = grid(3, 3)
+    net = topo.build(seed=5)
+    net.run_for(10.0)
+    a, b, c = topo.addresses[4], topo.addresses[1], topo.addresses[5]
+    net.kill(a)  # silent: neighbours time it out
+    net.run_for(5.0)
+    net.cut(b, c, signal=True)
+    net.run_for(200.0)  # past the route hold time: expired routes go too
+    for address, engine in net.engines.items():
+        if address == a:
+            continue
+        routing = engine.control.routing
+        by_prefix = {(p, v): r for p, routes in routing.learned.items() for v, r in routes.items()}
+        by_via = {(p, v): r for v, routes in routing.through.items() for p, r in routes.items()}
+        assert by_prefix == by_via and by_prefix, hex(address)
+        assert all(by_prefix[k] is by_via[k] for k in by_prefix)
+        assert all(v != ("", a) and v[1] != a for _, v in by_prefix)  # the dead are forgotten
+        assert all(routing.through.values())  # no empty entries left behind
