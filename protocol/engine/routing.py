@@ -72,6 +72,8 @@ class RoutingTable:
         self.own: list[Prefix] = [Prefix(address, 16), *prefixes]
         if serves_default:
             self.own.append(DEFAULT)
+        self._owned = set(self.own)
+        """``own`` as a set: asked of every entry of every update heard."""
         self.learned: dict[Prefix, dict[NeighbourKey, LearnedRoute]] = {}
         """Routes heard, by prefix, then by the neighbour that announced them. Changed only
         through ``_learn`` and ``_unlearn``, which keep ``through`` in step."""
@@ -111,7 +113,7 @@ class RoutingTable:
         touched = set()
         for e in entries:
             prefix = _prefix(e)
-            if prefix is None or prefix in self.own:
+            if prefix is None or prefix in self._owned:
                 continue
             router = e.router_id or prefix.base
             routes = self.learned.setdefault(prefix, {})
@@ -130,8 +132,13 @@ class RoutingTable:
             else:
                 known = routes.get(via)
                 seqno = e.seqno % SEQNO_MOD
-                same = (router, seqno, e.metric, cost)
-                if known is not None and same == _fields(known):
+                if (
+                    known is not None
+                    and known.advertised == e.metric
+                    and known.seqno == seqno
+                    and known.link_cost == cost
+                    and known.router_id == router
+                ):
                     # A periodic repeat: only its freshness changes, never the selection.
                     known.refreshed_at = now
                     continue
@@ -197,7 +204,7 @@ class RoutingTable:
         """A neighbour lost ``prefix`` and asks for ``seqno`` or newer. True if this node can
         answer with an update (it has such a route, bumping its own seqno if it originates
         the prefix); False if the request must travel on toward the source."""
-        if prefix in self.own:
+        if prefix in self._owned:
             if seqno_newer(seqno, self.seqno):
                 self.seqno = seqno
                 for p in self.own:
@@ -208,9 +215,10 @@ class RoutingTable:
 
     def originate(self, prefix: Prefix) -> bool:
         """Start announcing ``prefix`` (a gateway took on a team); True if that is news."""
-        if prefix in self.own:
+        if prefix in self._owned:
             return False
         self.own.append(prefix)
+        self._owned.add(prefix)
         for via in list(self.learned.get(prefix, ())):  # our own announcement wins
             self._unlearn(prefix, via)
         self.learned.pop(prefix, None)
@@ -221,9 +229,10 @@ class RoutingTable:
 
     def withdraw(self, prefix: Prefix) -> bool:
         """Stop announcing ``prefix``: advertise a retraction, as fast as an announcement."""
-        if prefix not in self.own or prefix == self.own[0]:
+        if prefix not in self._owned or prefix == self.own[0]:
             return False
         self.own.remove(prefix)
+        self._owned.discard(prefix)
         self.selected[prefix] = Selected(prefix, self.address, self.seqno, INFINITY, None)
         # Our own old announcements may still echo back: a feasibility distance of metric 0
         # at our seqno makes every one of them unfeasible (RFC 8966 §3.5.1).
@@ -348,13 +357,13 @@ class RoutingTable:
         return [_entry(s) for s in sorted(shown, key=lambda s: (s.prefix.base, s.prefix.length))]
 
     def _shown(self, prefix: Prefix, subnet: bool) -> bool:
-        if DEFAULT not in self.own:  # not a gateway with sub-nets: no boundary
+        if DEFAULT not in self._owned:  # not a gateway with sub-nets: no boundary
             return True
         inside = any(
             0 < own.length < 16 and own.covers(prefix) for own in self.own if own != prefix
         )
         if subnet:  # the team sees its own block and a default route, nothing else
-            return prefix in self.own or inside
+            return prefix in self._owned or inside
         return prefix != DEFAULT and not inside  # the backbone sees the block, summarised
 
     def forget_retractions(self, now: float, keep_s: float) -> set[Prefix]:
@@ -370,7 +379,7 @@ class RoutingTable:
                 # With the retraction long gone, so are the routes it could loop with: the
                 # feasibility distance may go too (RFC 8966 garbage-collects source entries),
                 # or a route that is fine but no better than the old one stays unusable.
-                for key in [k for k in self.feasibility if k[0] == p and p not in self.own]:
+                for key in [k for k in self.feasibility if k[0] == p and p not in self._owned]:
                     del self.feasibility[key]
                 reselect.add(p)
             self.wanted.pop(p, None)
@@ -401,10 +410,6 @@ def _news_of_source(old: Selected, new: Selected) -> bool:
     if (old.router_id, old.seqno) != (new.router_id, new.seqno):
         return True
     return (old.metric >= INFINITY) != (new.metric >= INFINITY)
-
-
-def _fields(r: LearnedRoute) -> tuple[int, int, int, int]:
-    return (r.router_id, r.seqno, r.advertised, r.link_cost)
 
 
 def _prefix(e: control_pb2.RouteEntry) -> Prefix | None:
