@@ -46,16 +46,17 @@ class Neighbour:
     """When the neighbour announced it will leave (a UAV returning, a battery running out)."""
     probation: int = 0
     """Hellos still to hear before the link may carry routes (0: it may)."""
+    rx_quality: int = 255
+    """0..255: share of the neighbour's recent hellos we received (``history`` counted
+    when it changes: link costs ask for it on every hello and every update)."""
 
     @property
     def key(self) -> NeighbourKey:
         return (self.interface, self.address)
 
-    @property
-    def rx_quality(self) -> int:
-        """0..255: share of the neighbour's recent hellos we received."""
+    def _count(self) -> None:
         window = min(self.heard_count, HISTORY)
-        return min(255, 255 * bin(self.history & ((1 << window) - 1)).count("1") // window)
+        self.rx_quality = min(255, 255 * (self.history & ((1 << window) - 1)).bit_count() // window)
 
     def heard(self, now: float, seqno: int) -> None:
         gap = (seqno - self.last_seqno) % SEQNO_MOD
@@ -64,6 +65,7 @@ class Neighbour:
         shift = min(gap, HISTORY)
         self.history = ((self.history << shift) | 1) & ((1 << HISTORY) - 1)
         self.heard_count += shift
+        self._count()
         self.last_seqno = seqno
         self.last_heard = now
         if self.probation:
