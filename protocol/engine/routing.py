@@ -111,43 +111,49 @@ class RoutingTable:
     ) -> set[Prefix]:
         """Record a neighbour's advertisements; return the prefixes whose selection changed."""
         touched = set()
+        owned, learned = self._owned, self.learned
         for e in entries:
-            prefix = _prefix(e)
-            if prefix is None or prefix in self._owned:
+            prefix = _PREFIXES.get((e.prefix, e.host_bits)) or _prefix(e)
+            if prefix is None or prefix in owned:
                 continue
-            router = e.router_id or prefix.base
-            routes = self.learned.setdefault(prefix, {})
-            if e.metric >= INFINITY:
-                self._unlearn(prefix, via)
-                if router != via[1] and self._outranked(prefix, via, None):
-                    continue
-                if router == via[1]:  # the originator itself withdrew it: the source is gone,
-                    seqno = e.seqno % SEQNO_MOD  # so routes others told us of are stale
-                    for v in [
-                        v
-                        for v, r in routes.items()
-                        if r.router_id == router and not seqno_newer(r.seqno, seqno)
-                    ]:
-                        self._unlearn(prefix, v)
-            else:
-                known = routes.get(via)
-                seqno = e.seqno % SEQNO_MOD
-                if (
-                    known is not None
-                    and known.advertised == e.metric
-                    and known.seqno == seqno
-                    and known.link_cost == cost
-                    and known.router_id == router
-                ):
-                    # A periodic repeat: only its freshness changes, never the selection.
-                    known.refreshed_at = now
-                    continue
-                route = LearnedRoute(prefix, router, seqno, e.metric, via, cost, now)
-                self._learn(route)
-                if self._outranked(prefix, via, route):
-                    continue
-            touched.add(prefix)
+            router, metric, seqno = e.router_id or prefix.base, e.metric, e.seqno % SEQNO_MOD
+            if metric >= INFINITY:
+                if self._retracted(prefix, via, router, seqno):
+                    touched.add(prefix)
+                continue
+            routes = learned.get(prefix)
+            known = None if routes is None else routes.get(via)
+            if (
+                known is not None
+                and known.advertised == metric
+                and known.seqno == seqno
+                and known.link_cost == cost
+                and known.router_id == router
+            ):
+                # A periodic repeat: only its freshness changes, never the selection.
+                known.refreshed_at = now
+                continue
+            route = LearnedRoute(prefix, router, seqno, metric, via, cost, now)
+            self._learn(route)
+            if not self._outranked(prefix, via, route):
+                touched.add(prefix)
         return {p for p in touched if self._select(p)}
+
+    def _retracted(self, prefix: Prefix, via: NeighbourKey, router: int, seqno: int) -> bool:
+        """``via`` retracted ``prefix``: forget its route; True if the selection may change."""
+        self._unlearn(prefix, via)
+        if router != via[1]:
+            return not self._outranked(prefix, via, None)
+        # The originator itself withdrew it: the source is gone, so routes others told us
+        # of (with that seqno or older) are stale.
+        routes = self.learned.get(prefix, {})
+        for v in [
+            v
+            for v, r in routes.items()
+            if r.router_id == router and not seqno_newer(r.seqno, seqno)
+        ]:
+            self._unlearn(prefix, v)
+        return True
 
     def _outranked(self, prefix: Prefix, via: NeighbourKey, route: LearnedRoute | None) -> bool:
         """Whether news of the route heard from ``via`` (``None``: withdrawn) cannot change
