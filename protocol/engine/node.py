@@ -86,6 +86,7 @@ class NodeEngine:
         """The next frame counter; the driver persists it (SPEC.md §7.4.1)."""
         self.control = ControlPlane(config, rng, now)
         self.queues = {i.name: InterfaceQueue(i, rng=rng) for i in config.interfaces}
+        self._ifaces = {i.name: i for i in config.interfaces}
         self.seen = SeenMessages()
         self.reassembly = Reassembly()
         self._datagram_tags = dict.fromkeys(self.queues, 0)
@@ -105,7 +106,7 @@ class NodeEngine:
         to send or deliver or any deadline earlier than the one already armed (a hello of
         a known neighbour whose cost held, a periodic update repeating what we hold). On a
         shared channel these are most frames, and skipping the step for them is free."""
-        if self._receive(now, self.config.interface(interface), data) in _ACT:
+        if self._receive(now, self._iface(interface), data) in _ACT:
             self._step(now)
             return True
         return False
@@ -115,7 +116,7 @@ class NodeEngine:
         handled as by :meth:`receive`, then the queues are served once for all of them.
         Returns, per frame, whether it verified (a driver learns a neighbour's link-layer
         address only from frames that did)."""
-        iface = self.config.interface(interface)
+        iface = self._iface(interface)
         outcomes = [self._receive(now, iface, data) for data in frames]
         if any(o in _ACT for o in outcomes):
             self._step(now)
@@ -323,7 +324,7 @@ class NodeEngine:
         return _Outcome.STIRRED if self.control.busy() else _Outcome.ABSORBED
 
     def _queue_control(self, now: float, out: Outgoing) -> None:
-        iface = self.config.interface(out.interface)
+        iface = self._iface(out.interface)
         header = Header(
             type=out.type,
             priority=Priority.CONTROL,
@@ -442,7 +443,7 @@ class NodeEngine:
 
     def _queue_relay(self, now: float, frame: Frame, iface_name: str, next_hop: int) -> None:
         h = frame.header
-        iface = self.config.interface(iface_name)
+        iface = self._iface(iface_name)
         remaining = _lifetime(h) - (h.age_s or 0)
         build = relay_builder(self.codec, iface, frame, next_hop, now)
         size = BASE_HEADER_LEN + 8 + len(frame.payload) + iface.tag_len
@@ -459,7 +460,7 @@ class NodeEngine:
             held.state = State.WAITING
             return
         iface_name, next_hop = route.via
-        iface = self.config.interface(iface_name)
+        iface = self._iface(iface_name)
         held.state = State.QUEUED
         if held.own is not None:
             inner = held.own.builder(self.codec, iface, next_hop, lambda: self.counter)
@@ -485,6 +486,13 @@ class NodeEngine:
         self.counters["originated" if held.own is not None else "forwarded"] += 1
 
     # -- helpers -----------------------------------------------------------------------
+
+    def _iface(self, name: str) -> InterfaceConfig:
+        """The interface called ``name`` (KeyError names it, as NodeConfig.interface does)."""
+        iface = self._ifaces.get(name)
+        if iface is None:
+            raise KeyError(f"no interface named {name!r}")
+        return iface
 
     def _next_counter(self) -> int:
         if self.counter > MAX_COUNTER:
