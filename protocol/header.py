@@ -180,8 +180,8 @@ def decode_header(buf: bytes | memoryview) -> tuple[Header, int]:
         check_address(next_hop, what="next hop", allow_group=False)
     hop_limit, key_phase = (b1 >> 1) & 0x0F, b1 & 1
     if not b0 & 1:
-        unfrozen = _Unfrozen(ftype, priority, hop_limit, key_phase, tx, counter, dst, next_hop)
-        return unfrozen.freeze(), BASE_HEADER_LEN
+        header = plain(ftype, priority, hop_limit, key_phase, tx, counter, dst, next_hop)
+        return header, BASE_HEADER_LEN
     extension: dict[str, object] = {}
     pos = _decode_extension(buf, BASE_HEADER_LEN, extension)
     header = Header(
@@ -196,6 +196,24 @@ def decode_header(buf: bytes | memoryview) -> tuple[Header, int]:
         **extension,  # type: ignore[arg-type]
     )
     return header, pos
+
+
+def plain(  # noqa: PLR0917 - Header's own field order, positional for speed
+    ftype: FrameType,
+    priority: Priority,
+    hop_limit: int,
+    key_phase: int,
+    transmitter: int,
+    counter: int,
+    destination: int,
+    next_hop: int,
+) -> Header:
+    """A header without extension fields, from values already checked (decoded ones, or a
+    header this node built being given its counter): built several times faster than by
+    ``Header(...)``, for every frame received and sent."""
+    return _Unfrozen(
+        ftype, priority, hop_limit, key_phase, transmitter, counter, destination, next_hop
+    ).freeze()
 
 
 class _Unfrozen:

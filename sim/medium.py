@@ -100,6 +100,10 @@ class Medium:
         self.frames_received = 0
         self._frame_id = 0
         self._placed: dict[int, tuple[float, float, float, bool]] = {}
+        self._shadows: dict[tuple[int, int, float], float] = {}
+        """shadowing_db by (lower address, higher address, sigma): fixed per pair, while
+        the pair's link is redone whenever one of the two moves, and seeding a generator
+        for it cost more than the rest of the link. Holds only pairs that came in range."""
 
     # -- link qualities ----------------------------------------------------------------
 
@@ -146,11 +150,18 @@ class Medium:
         d = math.hypot(ax - bx, ay - by, az - bz)
         if not profile.in_range(d, az, bz):
             return None
-        shadow = shadowing_db(self.seed, a.node.address, b.node.address, profile.shadowing_db)
+        shadow = self._shadow(a.node.address, b.node.address, profile.shadowing_db)
         q = profile.delivery_probability(d, az, bz, shadow)
         if q < MIN_QUALITY:
             return None
         return q, profile.propagation_delay_s(d), profile.rx_power_dbm(d, az, bz, shadow)
+
+    def _shadow(self, a: int, b: int, sigma_db: float) -> float:
+        key = (a, b, sigma_db) if a < b else (b, a, sigma_db)  # the pair is unordered
+        shadow = self._shadows.get(key)
+        if shadow is None:
+            shadow = self._shadows[key] = shadowing_db(self.seed, a, b, sigma_db)
+        return shadow
 
     def unserved(self) -> list[str]:
         """Radios on a point-to-multipoint channel that no hub shares: they can never

@@ -124,7 +124,9 @@ class CustodyStore:
                 h.attempts += 1
                 h.state = State.WAITING
                 out.append(h)
-        return sorted(out, key=lambda h: (h.priority, h.held_since))
+        if len(out) > 1:
+            out.sort(key=lambda h: (h.priority, h.held_since))
+        return out
 
     def expire(self, now: float) -> None:
         if not len(self.store):
@@ -135,8 +137,12 @@ class CustodyStore:
                 self.dropped["expired"] += 1
 
     def next_deadline(self) -> float | None:
+        """The soonest expiry or custody retry; asked after every input, so one pass."""
         if not len(self.store):
             return None
-        times = [h.expires_at for h in self.store]
-        times += [h.retry_at for h in self.store if h.state is State.SENT]
-        return min(times, default=None)
+        soonest = float("inf")
+        for h in self.store:
+            soonest = min(soonest, h.expires_at)
+            if h.state is State.SENT:
+                soonest = min(soonest, h.retry_at)
+        return soonest

@@ -7,14 +7,14 @@ the counter current at that moment, and the age the message has reached by then.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from google.protobuf.message import Message as PbMessage
 
 from tacmesh.protocol.codec import WireCodec
 from tacmesh.protocol.crypto.hop import Frame
 from tacmesh.protocol.engine.config import InterfaceConfig
-from tacmesh.protocol.header import BASE_HEADER_LEN, Header
+from tacmesh.protocol.header import BASE_HEADER_LEN, Header, plain
 from tacmesh.protocol.messages import Body, encode_body
 
 TakeCounter = Callable[[], int]
@@ -51,12 +51,12 @@ class OwnMessage:
         counter_now: Callable[[], int],
     ) -> Callable[[TakeCounter, float], bytes]:
         def build(take: TakeCounter, now: float) -> bytes:
-            h = replace(self.header, next_hop=next_hop)
+            h = self.header
             held = int(now - self.created_at)
             if self.first_sent or held or counter_now() - self.msg_id >= REORDER_SLACK:
-                h = replace(
-                    h, counter=take(), origin=h.source, msg_id=self.msg_id, age_s=held or None
-                )
+                h = _resent(h, take(), next_hop, held)
+            else:
+                h = _on_air(h, h.counter, next_hop)
             self.first_sent = True
             return codec.encode(h, self.body, tag_len=iface.tag_len)
 
@@ -82,6 +82,37 @@ def control_builder(
     codec: WireCodec, iface: InterfaceConfig, header: Header, body: PbMessage
 ) -> Callable[[TakeCounter, float], bytes]:
     def build(take: TakeCounter, now: float) -> bytes:
-        return codec.encode(replace(header, counter=take()), body, tag_len=iface.tag_len)
+        return codec.encode(_on_air(header, take(), header.next_hop), body, tag_len=iface.tag_len)
 
     return build
+
+
+# Headers are built field by field, not with dataclasses.replace: one is built for every
+# frame that leaves, and replace on the frozen Header cost more than all the rest of it.
+
+
+def _on_air(h: Header, counter: int, next_hop: int) -> Header:
+    """``h`` with this transmission's counter and next hop."""
+    if (h.origin, h.msg_id, h.age_s, h.lifetime_s, h.custody, h.e2e) == _NO_EXTENSION:
+        # Every control message: header.py's fast construction of a plain header.
+        return plain(
+            h.type, h.priority, h.hop_limit, h.key_phase, h.transmitter, counter, h.destination,
+            next_hop,
+        )  # fmt: skip
+    return Header(
+        h.type, h.priority, h.hop_limit, h.key_phase, h.transmitter, counter, h.destination,
+        next_hop, h.origin, h.msg_id, h.age_s, h.lifetime_s, h.custody, h.e2e,
+    )  # fmt: skip
+
+
+_NO_EXTENSION = (None, None, None, None, False, False)
+"""A header's extension fields when it has none (origin, msg_id, age, lifetime, flags)."""
+
+
+def _resent(h: Header, counter: int, next_hop: int, held_s: int) -> Header:
+    """``h`` (a header this node originated: its counter is the msg_id) sent under a fresh
+    counter: origin and message id made explicit, and its age if it has one (§4.3.8)."""
+    return Header(
+        h.type, h.priority, h.hop_limit, h.key_phase, h.transmitter, counter, h.destination,
+        next_hop, h.source, h.counter, held_s or None, h.lifetime_s, h.custody, h.e2e,
+    )  # fmt: skip

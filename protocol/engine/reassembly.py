@@ -87,8 +87,12 @@ class Reassembly:
         self.dropped[why] += 1
 
     def expire(self, now: float) -> None:
+        if not self._partial:  # checked on every processing step: usually nothing held
+            return
         for key in [k for k, p in self._partial.items() if now - p.started >= self.timeout_s]:
             self._drop(key, "timeout")
 
     def next_expiry(self) -> float | None:
+        if not self._partial:
+            return None
         return min((p.started + self.timeout_s for p in self._partial.values()), default=None)

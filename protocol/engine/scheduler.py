@@ -107,6 +107,9 @@ class InterfaceQueue:
         self.shed: Counter[str] = Counter()
         self._total = 0
         """Frames queued in every class: asked on every processing step, so kept, not summed."""
+        self._expiry: float | None = float("inf")
+        """The soonest ``expires_at`` of the queued frames (inf when empty), or None when
+        the frame that had it left: recomputed then, on demand. Asked on every step."""
 
     def __len__(self) -> int:
         return self._total
@@ -124,7 +127,7 @@ class InterfaceQueue:
                     item.dropped()
                     return
                 self._classes[older.priority].remove(older)
-                self._total -= 1
+                self._gone(older)
                 older.dropped()
                 self.shed["superseded_report"] += 1
             self._fresh[(origin, ftype)] = item
@@ -132,6 +135,8 @@ class InterfaceQueue:
             return
         self._classes[item.priority].push(item)
         self._total += 1
+        if self._expiry is not None and item.expires_at < self._expiry:
+            self._expiry = item.expires_at
 
     def _shed_for(self, item: Queued) -> bool:
         """Make room by dropping the oldest frame of the least urgent class, if it is no
@@ -150,9 +155,18 @@ class InterfaceQueue:
 
     def _drop(self, item: Queued) -> None:
         self._classes[item.priority].remove(item)
-        self._total -= 1
+        self._gone(item)
         self._forget(item)
         item.dropped()
+
+    def _gone(self, item: Queued) -> None:
+        """Count out a frame taken from its class; if it was the soonest to expire, the
+        next soonest is found when next asked."""
+        self._total -= 1
+        if not self._total:
+            self._expiry = float("inf")
+        elif self._expiry is not None and item.expires_at <= self._expiry:
+            self._expiry = None
 
     def _forget(self, item: Queued) -> None:
         if item.freshness is not None:
@@ -188,14 +202,16 @@ class InterfaceQueue:
     def pop(self, now: float) -> Queued | None:
         """The next frame to send now, or None if the interface must wait."""
         if self.iface.bitrate_bps is not None:
-            self._refill(now)
+            self._refill(now)  # even when empty: accrued in other steps, tokens round otherwise
+        if not self._total:  # most steps find the queue empty
+            return None
         ready = self.ready_at()
         if ready is None or ready > now:
             return None
         for c in self._classes.values():  # in priority order
             if c.count:
                 item = c.pop()
-                self._total -= 1
+                self._gone(item)
                 self._forget(item)
                 return item
         return None
@@ -214,8 +230,12 @@ class InterfaceQueue:
         return 0.0 if rate is None else self.iface.preamble_s + size * 8 / rate
 
     def _refill(self, now: float) -> None:
-        elapsed = max(0.0, now - self._refilled_at)
-        self._refilled_at = max(now, self._refilled_at)
+        # pop and sent refill again within one step: then nothing has accrued, and as the
+        # tokens never exceed the burst, the update would leave everything as it is.
+        if now <= self._refilled_at:
+            return
+        elapsed = now - self._refilled_at
+        self._refilled_at = now
         self.tokens = min(self.iface.airtime_burst_s, self.tokens + elapsed * self.iface.duty_cycle)
 
     def _peek(self) -> Queued | None:
@@ -225,24 +245,29 @@ class InterfaceQueue:
         return None
 
     def expire(self, now: float) -> None:
-        if not self:  # the common case, checked on every processing step
+        soonest = self.next_expiry()  # checked on every processing step: usually not due
+        if soonest is None or soonest > now:
             return
         for c in self._classes.values():
             for q in list(c.by_origin.values()):
                 for item in [i for i in q if i.expires_at <= now]:
                     c.remove(item)
-                    self._total -= 1
+                    self._gone(item)
                     self._forget(item)
                     item.dropped()
                     self.shed["expired"] += 1
 
     def next_expiry(self) -> float | None:
-        if not self:
+        if not self._total:
             return None
-        times = [
-            i.expires_at for c in self._classes.values() for q in c.by_origin.values() for i in q
-        ]
-        return min(times, default=None)
+        if self._expiry is None:
+            self._expiry = min(
+                i.expires_at
+                for c in self._classes.values()
+                for q in c.by_origin.values()
+                for i in q
+            )
+        return self._expiry
 
 
 def _newer(a: int, b: int) -> bool:
