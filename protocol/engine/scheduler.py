@@ -130,9 +130,10 @@ class InterfaceQueue:
                 self._gone(older)
                 older.dropped()
                 self.shed["superseded_report"] += 1
-            self._fresh[(origin, ftype)] = item
         if len(self) >= self.limit and not self._shed_for(item):
             return
+        if item.freshness is not None:  # only once queued: a refused report replaces nothing
+            self._fresh[(item.freshness[0], item.freshness[1])] = item
         self._classes[item.priority].push(item)
         self._total += 1
         if self._expiry is not None and item.expires_at < self._expiry:

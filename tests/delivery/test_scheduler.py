@@ -213,3 +213,18 @@ def test_the_queue_length_is_what_its_classes_hold(
         else:
             q.expire(now)
         assert len(q) == sum(c.count for c in q._classes.values()) <= 5
+
+
+def test_a_report_refused_by_a_full_queue_is_not_the_one_the_next_report_replaces() -> None:
+    # Found by a differential test: the refused report stayed recorded as the latest, and
+    # the next report from the same origin tried to remove it from the queue (KeyError).
+    q = InterfaceQueue(InterfaceConfig("eth0"), limit=2)
+    q.push(item(Priority.SOS, origin=7, label="sos-a"))
+    q.push(item(Priority.SOS, origin=8, label="sos-b"))
+    q.push(item(Priority.POSITION, origin=1, label="pos1", fresh=(1, FrameType.POSITION, 1)))
+    assert q.shed["queue_full_position"] == 1
+    q.push(item(Priority.POSITION, origin=1, label="pos2", fresh=(1, FrameType.POSITION, 2)))
+    assert q.shed["queue_full_position"] == 2 and q.shed["superseded_report"] == 0
+    assert drain(q) == ["sos-a", "sos-b"]
+    q.push(item(Priority.POSITION, origin=1, label="pos3", fresh=(1, FrameType.POSITION, 3)))
+    assert drain(q) == ["pos3"]
