@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from tacmesh.protocol.addresses import ALL_HANDS, UNICAST, check_address
 from tacmesh.protocol.errors import FrameError, Reject
@@ -210,52 +210,27 @@ def plain(  # noqa: PLR0917 - Header's own field order, positional for speed
 ) -> Header:
     """A header without extension fields, from values already checked (decoded ones, or a
     header this node built being given its counter): built several times faster than by
-    ``Header(...)``, for every frame received and sent."""
-    return _Unfrozen(
-        ftype, priority, hop_limit, key_phase, transmitter, counter, destination, next_hop
-    ).freeze()
+    ``Header(...)``, for every frame received and sent.
+
+    Building the frozen dataclass sets each of its 14 slots through ``object.__setattr__``,
+    which cost as much as all the rest of decoding. ``_Unfrozen`` has the same slots
+    without the frozen ``__setattr__``: filled in with plain assignments, it then becomes
+    a Header (same layout, so ``__class__`` may change), equal to and as frozen as one
+    built by ``Header(...)``."""
+    h: Any = _Unfrozen()
+    h.type, h.priority, h.hop_limit, h.key_phase = ftype, priority, hop_limit, key_phase
+    h.transmitter, h.counter = transmitter, counter
+    h.destination, h.next_hop = destination, next_hop
+    h.origin = h.msg_id = h.age_s = h.lifetime_s = None
+    h.custody = h.e2e = False
+    h.__class__ = Header
+    return cast(Header, h)
 
 
 class _Unfrozen:
-    """A Header under construction, for fields decode_header has already checked.
-
-    Building a frozen dataclass sets each of its 14 slots through ``object.__setattr__``,
-    which cost as much as all the rest of decoding. This class has the same slots without
-    the frozen ``__setattr__``: filled in with plain assignments, it then becomes a Header
-    (same layout, so ``__class__`` may change), equal to and as frozen as one built by
-    ``Header(...)``. Only for headers without the extension byte."""
+    """A Header's slots without its frozen ``__setattr__`` (see :func:`plain`)."""
 
     __slots__ = Header.__slots__
-
-    def __init__(  # noqa: PLR0917 - Header's own field order, positional for speed
-        self,
-        ftype: FrameType,
-        priority: Priority,
-        hop_limit: int,
-        key_phase: int,
-        transmitter: int,
-        counter: int,
-        destination: int,
-        next_hop: int,
-    ) -> None:
-        self.type = ftype
-        self.priority = priority
-        self.hop_limit = hop_limit
-        self.key_phase = key_phase
-        self.transmitter = transmitter
-        self.counter = counter
-        self.destination = destination
-        self.next_hop = next_hop
-        self.origin = None
-        self.msg_id = None
-        self.age_s = None
-        self.lifetime_s = None
-        self.custody = False
-        self.e2e = False
-
-    def freeze(self) -> Header:
-        self.__class__ = Header  # type: ignore[assignment]
-        return cast(Header, self)
 
 
 def _bad_type(b0: int) -> FrameError:
