@@ -35,11 +35,12 @@ def run_scenario(
     out_dir: Path | None = None,
     pcap_nodes: tuple[str, ...] = (),
     progress: Callable[[float], None] | None = None,
+    wall_limit_s: float | None = None,
 ) -> dict[str, Any]:
     pcap = _pcap(out_dir, pcap_nodes)
     world = World(scenario, tap=pcap[1] if pcap else None)
     wall = time.perf_counter()
-    world.run(progress)
+    world.run(progress, wall_limit_s=wall_limit_s)
     wall = time.perf_counter() - wall
     results = collect(world, wall)
     if out_dir is not None:

@@ -7,13 +7,16 @@ travels as a path and every worker loads it itself: a path pickles in bytes, and
 of a cluster read it from the shared filesystem, so the path must be valid there.
 
 A run that raises becomes a row with the point's parameters and ``error`` (the exception)
-and the others go on: one bad corner of a grid should not throw away a night of runs.
+and the others go on: one bad corner of a grid should not throw away a night of runs. So
+does a run past the sweep's ``run_timeout_s`` of wall time (a corner of the grid where the
+network melts down and the simulation crawls), so that one run cannot hold up the rest.
 Tables and plots of the rows are in ``sweep_output.py``; the override paths are those of
 ``tacmesh.sim.run.apply_overrides`` (``sweep_grid.check_grid`` tries them before a sweep).
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import multiprocessing
 import os
@@ -55,17 +58,18 @@ def plan(grid: Mapping[str, Sequence[object]], seeds: Sequence[int]) -> list[Poi
     return [dict(zip(keys, values, strict=True)) for values in product]
 
 
-def run_point(scenario_path: str, point: Point) -> Row:
+def run_point(scenario_path: str, point: Point, wall_limit_s: float | None = None) -> Row:
     """Load the scenario, apply the point's overrides (``seed`` included), run it without
     writing files, and return the point followed by the headline figures (``METRICS``).
-    ``wall_s`` is the time this worker spent on the point, loading included."""
+    ``wall_s`` is the time this worker spent on the point, loading included. A run past
+    ``wall_limit_s`` of real time raises ``RunTimeoutError`` (its row says so)."""
     # imported here: a worker process pays for the simulator only when it runs one
     from tacmesh.sim.run import apply_overrides, run_scenario
     from tacmesh.sim.scenario import load_scenario
 
     started = time.perf_counter()
     scenario = apply_overrides(load_scenario(scenario_path), point)
-    results = run_scenario(scenario)
+    results = run_scenario(scenario, wall_limit_s=wall_limit_s)
     return {**point, **headline(results, time.perf_counter() - started)}
 
 
@@ -78,6 +82,7 @@ def sweep(
     scheduler: str | None = None,
     runner: Runner = run_point,
     progress: Progress | None = None,
+    run_timeout_s: float | None = None,
 ) -> list[Row]:
     """One row per point of ``plan(grid, seeds)``, in plan order.
 
@@ -85,9 +90,14 @@ def sweep(
     address such as ``tcp://10.0.0.5:8786``): one Dask task per point on that cluster;
     ``workers`` is then unused. ``progress(done, total)`` is called with 0 first and after
     each run finishes, from the calling thread. ``runner`` must be a module-level function
-    (both pools pickle it by name).
+    (both pools pickle it by name). ``run_timeout_s``: each run stops after that much wall
+    time and becomes an error row (default runner only).
     """
     points = plan(grid, seeds)
+    if run_timeout_s is not None:
+        if runner is not run_point:
+            raise ValueError("run_timeout_s limits the default runner only")
+        runner = functools.partial(run_point, wall_limit_s=run_timeout_s)
     rows: list[Row | None] = [None] * len(points)
     count = 0
 

@@ -9,6 +9,7 @@ failures and keeps the ledger.
 from __future__ import annotations
 
 import random
+import time
 from collections import Counter
 from collections.abc import Callable
 
@@ -26,6 +27,11 @@ from tacmesh.sim.traffic import FRAME_TYPES, Bodies, first_time, next_time, plan
 
 START_EPOCH = 1_790_000_000.0
 """Virtual wall-clock time of a scenario's second 0 (certificates are valid around it)."""
+
+
+class RunTimeoutError(RuntimeError):
+    """A run passed its wall-time limit before the scenario's end (World.run)."""
+
 
 NODE_FAILURES = {"node_death", "node_restart", "uav_departure", "uav_crash", "gateway_loss"}
 Tap = Callable[[float, SimNode, Port, bytes, str], None]
@@ -76,13 +82,29 @@ class World:
 
     # -- running -----------------------------------------------------------------------
 
-    def run(self, progress: Callable[[float], None] | None = None, step_s: float = 60.0) -> None:
+    def run(
+        self,
+        progress: Callable[[float], None] | None = None,
+        step_s: float = 60.0,
+        *,
+        wall_limit_s: float | None = None,
+    ) -> None:
+        """Run to the scenario's end. With ``wall_limit_s``, give up with
+        :class:`RunTimeoutError` once that much real time has passed (checked every
+        ``step_s`` simulated seconds): a sweep must not wait for ever on one runaway run."""
         end = START_EPOCH + self.scenario.duration_s
+        started = time.perf_counter()
         self.snapshot("start")
         while self.kernel.now < end:
             self.kernel.run_until(min(end, self.kernel.now + step_s))
             if progress is not None:
                 progress(self.t)
+            spent = time.perf_counter() - started
+            if wall_limit_s is not None and spent > wall_limit_s and self.kernel.now < end:
+                raise RunTimeoutError(
+                    f"stopped after {spent:.0f} s of wall time (limit {wall_limit_s:g} s), "
+                    f"at {self.t:.0f} of {self.scenario.duration_s:g} simulated s"
+                )
         self.snapshot("end")
 
     def _move(self, _: object) -> None:

@@ -89,6 +89,13 @@ def add_sweep_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "--scheduler", metavar="ADDRESS", help="run on this Dask scheduler (tcp://host:8786)"
     )
     parser.add_argument(
+        "--run-timeout",
+        type=positive_float,
+        metavar="S",
+        help="stop any run after S seconds of wall time; it becomes a row with its error "
+        "(default: no limit)",
+    )
+    parser.add_argument(
         "--out", type=Path, metavar="DIR", help="output directory (default: <scenario>-sweep)"
     )
     parser.add_argument(
@@ -171,6 +178,16 @@ def positive_int(text: str) -> int:
     return int(text)
 
 
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a number of seconds above 0")
+    return value
+
+
 # --- the command -------------------------------------------------------------------------
 
 
@@ -224,6 +241,7 @@ def _run(args: argparse.Namespace, seeds: list[int], err: Console) -> list[dict[
             workers=args.workers,
             scheduler=args.scheduler,
             progress=progress,
+            run_timeout_s=args.run_timeout,
         )
 
 

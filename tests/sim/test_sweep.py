@@ -289,6 +289,8 @@ def test_the_parser_builds_the_grid(tmp_path: Path) -> None:
         (["--param", "seed=1,2"], "use --seeds"),
         (["--seeds", "3-1"], "goes down"),
         (["--workers", "0"], "at least 1"),
+        (["--run-timeout", "0"], "number of seconds above 0"),
+        (["--run-timeout", "soon"], "number of seconds above 0"),
     ],
 )
 def test_bad_arguments_say_the_expected_form(
@@ -443,3 +445,27 @@ def test_the_command_refuses_a_bad_grid_before_running(
     assert args.handler(args) == 2
     assert "traffic.vitals.every_s" in capsys.readouterr().err
     assert not (tmp_path / "sweep.csv").exists()
+
+
+@needs_simulator
+def test_a_run_past_its_time_limit_becomes_an_error_row_and_the_sweep_ends(
+    tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 300 simulated s in 60-s steps: the limit is checked after the first step, long past.
+    rows = sweep(tiny, {}, [1, 2], workers=2, run_timeout_s=1e-6)
+    assert [r["seed"] for r in rows] == [1, 2]
+    for row in rows:
+        error = str(row["error"])
+        assert error.startswith("RunTimeoutError: stopped after") and "limit 1e-06 s" in error
+        assert "at 60 of 300 simulated s" in error
+    assert all("error" not in r for r in sweep(tiny, {}, [1], workers=1, run_timeout_s=600))
+    args = sweep_parser().parse_args(
+        ["sweep", str(tiny), "--seeds", "1", "--run-timeout", "0.000001", "--out", str(tmp_path)]
+    )
+    assert args.handler(args) == 1  # a failed run
+    assert "1 runs, 1 failed" in capsys.readouterr().out
+
+
+def test_a_time_limit_needs_the_default_runner() -> None:
+    with pytest.raises(ValueError, match="default runner"):
+        sweep("any.toml", {}, [1], runner=stand_in, run_timeout_s=5)
