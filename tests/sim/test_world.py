@@ -3,6 +3,7 @@ restarts, the run directory, the pcap and the command line."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -12,9 +13,11 @@ from scapy.utils import rdpcap
 
 from tacmesh.node.cli import main
 from tacmesh.protocol.header import decode_header
+from tacmesh.sim.medium import Arrival
 from tacmesh.sim.report import write_report
 from tacmesh.sim.run import apply_overrides, run_scenario
-from tacmesh.sim.scenario import Scenario, parse_scenario
+from tacmesh.sim.scenario import Scenario, load_scenario, parse_scenario
+from tacmesh.sim.world import World
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "earthquake-valley.toml"
 
@@ -216,3 +219,24 @@ def test_the_cli_names_the_line_of_a_scenario_mistake(
     err = capsys.readouterr().err
     line = next(i for i, t in enumerate(bad.read_text().splitlines(), 1) if "commander" in t)
     assert f"bad.toml:{line}:" in err and "command_post" in err
+
+
+def test_frames_the_engine_absorbs_need_no_step_and_no_rearm(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The world skips collecting outputs and re-arming after a frame the engine says
+    changed nothing due (NodeEngine.receive False). A driver that always does both must
+    see the very same run: LoRa collisions, air cells, a relay's death, a UAV's departure."""
+    scenario = dataclasses.replace(load_scenario(EXAMPLE), duration_s=1800)
+    skipping = without_wall(run_scenario(scenario))
+
+    def always_after(world: World, arrival: Arrival) -> None:
+        if world.medium.arrives(arrival):
+            port, data, _ = arrival
+            port.node.engine.receive(world.kernel.now, port.name, data)
+            world._after(port.node)
+
+    monkeypatch.setattr(World, "_arrive", always_after)
+    stepping = without_wall(run_scenario(scenario))
+    assert skipping["failures"] and skipping["delivery"]["overall"]["delivered"] > 1000
+    assert json.dumps(skipping, sort_keys=True) == json.dumps(stepping, sort_keys=True)
