@@ -113,6 +113,7 @@ class RoutingTable:
         touched = set()
         owned, learned = self._owned, self.learned
         for e in entries:
+            # the cache inline first: nearly every entry hits it, and a call costs as much
             prefix = _PREFIXES.get((e.prefix, e.host_bits)) or _prefix(e)
             if prefix is None or prefix in owned:
                 continue
@@ -419,25 +420,25 @@ def _news_of_source(old: Selected, new: Selected) -> bool:
 
 
 def _prefix(e: control_pb2.RouteEntry) -> Prefix | None:
-    key = (e.prefix, e.host_bits)
-    found = _PREFIXES.get(key)
-    if found is None:
-        try:
-            found = Prefix(e.prefix, 16 - e.host_bits)
-        except ValueError:
-            return None
-        if len(_PREFIXES) < _PREFIX_CACHE:
-            _PREFIXES[key] = found
-    return found
+    """The entry's prefix, or None when its wire form is not one."""
+    try:
+        return _known(e.prefix, e.host_bits)
+    except ValueError:
+        return None
 
 
 def _block(address: int, length: int) -> Prefix:
     """The prefix of ``length`` bits that holds ``address``."""
     host_bits = 16 - length
-    base = address >> host_bits << host_bits
+    return _known(address >> host_bits << host_bits, host_bits)
+
+
+def _known(base: int, host_bits: int) -> Prefix:
+    """The prefix of wire form (base, host_bits), checked once and then reused; raises
+    ValueError for one that is not a prefix."""
     found = _PREFIXES.get((base, host_bits))
     if found is None:
-        found = Prefix(base, length)
+        found = Prefix(base, 16 - host_bits)
         if len(_PREFIXES) < _PREFIX_CACHE:
             _PREFIXES[(base, host_bits)] = found
     return found
