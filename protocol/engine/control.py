@@ -123,7 +123,6 @@ class ControlPlane:
             if before >= INFINITY:  # the link just became usable both ways: share our table
                 self._table_soon(now, iface_name)
         if n.departure_at is not None and not was_departing:
-            self.stirred = True
             self._make_before_break(n)
 
     def busy(self) -> bool:
@@ -185,15 +184,11 @@ class ControlPlane:
         if n is None:
             return  # not a neighbour yet: its hello will bring a full table our way
         cost = link_cost(self.interfaces[iface_name], n)
-        changed = self.routing.on_update(now, n.key, cost, list(update.routes))
-        if changed:
-            self._changed |= changed
-            self.stirred = True
+        self._changed |= self.routing.on_update(now, n.key, cost, list(update.routes))
 
     def on_request(self, now: float, req: control_pb2.RouteRequest) -> None:
         """Answer what we can with an update; pass the rest on toward each source."""
         self.routing.now = now
-        self.stirred = True
         onward: dict[NeighbourKey, list[control_pb2.WantedRoute]] = {}
         for wanted in req.routes:
             try:
