@@ -9,8 +9,9 @@ means what and converts to and from the text form engineers type (``0x1203``, ``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import IntEnum
+from operator import itemgetter
+from typing import TYPE_CHECKING
 
 from tacmesh.protocol.errors import FrameError, Reject
 
@@ -112,31 +113,52 @@ _MASKS = tuple(_mask(length) for length in range(ADDRESS_BITS + 1))
 """Prefix length -> mask; a valid Prefix has a length in range."""
 
 
-@dataclass(frozen=True, slots=True)
-class Prefix:
-    """A block of unicast addresses a gateway serves, e.g. a team's ``0x1200/8``."""
+class Prefix(tuple[int, int]):
+    """A block of unicast addresses a gateway serves, e.g. a team's ``0x1200/8``.
 
-    base: int
-    length: int
-    """Number of leading bits that are fixed (0..16)."""
+    A tuple underneath, so that hashing and equality run in C: routing looks prefixes up
+    in dicts for every entry of every update heard, and a dataclass's generated
+    ``__hash__`` was a Python call each time."""
 
-    def __post_init__(self) -> None:
-        if not 0 <= self.length <= ADDRESS_BITS:
-            raise ValueError(f"prefix length {self.length} is outside 0..16")
-        if self.base & ~_mask(self.length) & 0xFFFF:
-            raise ValueError(f"0x{self.base:04x}/{self.length} has host bits set")
+    __slots__ = ()
+
+    def __new__(cls, base: int, length: int) -> Prefix:
+        if not 0 <= length <= ADDRESS_BITS:
+            raise ValueError(f"prefix length {length} is outside 0..16")
+        if base & ~_mask(length) & 0xFFFF:
+            raise ValueError(f"0x{base:04x}/{length} has host bits set")
+        return tuple.__new__(cls, (base, length))
+
+    def __getnewargs__(self) -> tuple[int, int]:
+        return (self[0], self[1])
+
+    if TYPE_CHECKING:
+
+        @property
+        def base(self) -> int: ...
+
+        @property
+        def length(self) -> int:
+            """Number of leading bits that are fixed (0..16)."""
+
+    else:
+        base = property(itemgetter(0), doc="The first address of the block.")
+        length = property(itemgetter(1), doc="Number of leading bits that are fixed (0..16).")
 
     @property
     def mask(self) -> int:
-        return _MASKS[self.length]
+        return _MASKS[self[1]]
 
     def contains(self, addr: int) -> bool:
         # The table, not the property: routing asks this for every prefix it holds.
-        return addr & _MASKS[self.length] == self.base
+        return addr & _MASKS[self[1]] == self[0]
 
     def covers(self, other: Prefix) -> bool:
         """``other`` lies inside this block (or is it)."""
-        return other.length >= self.length and self.contains(other.base)
+        return other[1] >= self[1] and self.contains(other[0])
+
+    def __repr__(self) -> str:
+        return f"Prefix(base={self[0]}, length={self[1]})"
 
     def __str__(self) -> str:
         return f"0x{self.base:04x}/{self.length}"

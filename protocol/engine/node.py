@@ -63,8 +63,8 @@ class _Outcome(enum.Enum):
     """A fragment kept for reassembly: not verified yet, but its expiry is a deadline."""
 
 
-_ACT = {_Outcome.STIRRED, _Outcome.HELD}
-_VERIFIED = {_Outcome.STIRRED, _Outcome.ABSORBED}
+_STIRRED, _HELD, _ABSORBED = _Outcome.STIRRED, _Outcome.HELD, _Outcome.ABSORBED
+# Compared by identity, not looked up in sets: a plain Enum hashes in Python, per frame.
 
 
 class NodeEngine:
@@ -106,7 +106,8 @@ class NodeEngine:
         to send or deliver or any deadline earlier than the one already armed (a hello of
         a known neighbour whose cost held, a periodic update repeating what we hold). On a
         shared channel these are most frames, and skipping the step for them is free."""
-        if self._receive(now, self._iface(interface), data) in _ACT:
+        outcome = self._receive(now, self._iface(interface), data)
+        if outcome is _STIRRED or outcome is _HELD:
             self._step(now)
             return True
         return False
@@ -118,9 +119,9 @@ class NodeEngine:
         address only from frames that did)."""
         iface = self._iface(interface)
         outcomes = [self._receive(now, iface, data) for data in frames]
-        if any(o in _ACT for o in outcomes):
+        if any(o is _STIRRED or o is _HELD for o in outcomes):
             self._step(now)
-        return [o in _VERIFIED for o in outcomes]
+        return [o is _STIRRED or o is _ABSORBED for o in outcomes]
 
     def _receive(self, now: float, iface: InterfaceConfig, data: bytes) -> _Outcome:
         """Handle one frame: dropped before anything could change, absorbed, or stirred."""
