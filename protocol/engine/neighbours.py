@@ -25,6 +25,10 @@ PROBATION_QUALITY = 191
 PROBATION_MEMORY_INTERVALS = 32
 SEQNO_MOD = 1 << 16
 INFINITY = 0xFFFF
+COST_HYSTERESIS = 8
+"""The cost in use follows the measured one only when they differ by 1/8 or more (or one
+is infinite): on a narrowband channel collisions move a link's measured quality with
+nearly every hello, and each move would walk every route through the neighbour."""
 
 NeighbourKey = tuple[str, int]
 """(interface name, neighbour address)."""
@@ -48,7 +52,9 @@ class Neighbour:
     """Hellos still to hear before the link may carry routes (0: it may)."""
     rx_quality: int = 255
     """0..255: share of the neighbour's recent hellos we received (``history`` counted
-    when it changes: link costs ask for it on every hello and every update)."""
+    when it changes)."""
+    cost: int = INFINITY
+    """The link cost in use (SPEC.md §8.1.2): the measured cost, with hysteresis."""
 
     @property
     def key(self) -> NeighbourKey:
@@ -78,11 +84,27 @@ class Neighbour:
 
 
 def link_cost(iface: InterfaceConfig, n: Neighbour) -> int:
-    """The cost of one hop: the interface's base cost times the expected transmissions."""
+    """The cost of one hop in use: what routes through ``n`` are reckoned with."""
+    return n.cost
+
+
+def measured_cost(iface: InterfaceConfig, n: Neighbour) -> int:
+    """The interface's base cost times the expected transmissions, from the qualities."""
     if n.tx_quality == 0 or n.rx_quality == 0 or n.probation:
         return INFINITY
     etx = (255 * 255) / (n.rx_quality * n.tx_quality)
     return min(INFINITY - 1, round(iface.cost * etx))
+
+
+def _follow(n: Neighbour, measured: int) -> bool:
+    """Move the cost in use to ``measured`` if the change is worth it; True if it moved."""
+    held = n.cost
+    if measured == held:
+        return False
+    if measured < INFINITY and held < INFINITY and abs(measured - held) * COST_HYSTERESIS < held:
+        return False
+    n.cost = measured
+    return True
 
 
 class NeighbourTable:
@@ -104,7 +126,8 @@ class NeighbourTable:
     def on_hello(
         self, now: float, iface: InterfaceConfig, sender: int, hello: control_pb2.Hello
     ) -> tuple[Neighbour, bool]:
-        """Record a hello; return the neighbour and whether its usability or cost changed."""
+        """Record a hello; return the neighbour and whether the cost in use changed (its
+        usability, or a move of 1/8 or more)."""
         key = (iface.name, sender)
         n = self._by_key.get(key)
         if hello.interval_ms:
@@ -117,9 +140,7 @@ class NeighbourTable:
             if lost_at is not None and now - lost_at < PROBATION_MEMORY_INTERVALS * interval:
                 n.probation = PROBATION_HELLOS
             self._by_key[key] = n
-            before = INFINITY
         else:
-            before = link_cost(iface, n)
             if hello.fresh_start:  # its seqnos started again: count from here
                 n.last_seqno = (hello.seqno - 1) % SEQNO_MOD
             n.heard(now, hello.seqno % SEQNO_MOD)
@@ -132,7 +153,7 @@ class NeighbourTable:
         dead_at = n.dead_at(iface)  # a newcomer, or a shorter interval, may die soonest
         if self._expiry_bound is not None and dead_at < self._expiry_bound:
             self._expiry_bound = dead_at
-        return n, link_cost(iface, n) != before
+        return n, _follow(n, measured_cost(iface, n))
 
     def heard_frame(self, now: float, interface: str, address: int) -> None:
         """Any authenticated frame from a neighbour proves it is alive: on a narrowband

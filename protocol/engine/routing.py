@@ -12,7 +12,7 @@ This module is pure bookkeeping; ``node.py`` turns its results into frames.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tacmesh.protocol.addresses import Prefix
 from tacmesh.protocol.engine.neighbours import INFINITY, NeighbourKey
@@ -42,13 +42,23 @@ class LearnedRoute:
     """The neighbour's metric, as it announced it."""
     via: NeighbourKey
     link_cost: int
+    """Change it through :meth:`cost`, which keeps ``metric`` in step."""
     refreshed_at: float
+    metric: int = field(init=False)
+    """Through this neighbour: kept, not computed, as selection asks it of every candidate."""
 
-    @property
-    def metric(self) -> int:
-        if self.advertised >= INFINITY or self.link_cost >= INFINITY:
-            return INFINITY
-        return min(INFINITY - 1, self.advertised + self.link_cost)
+    def __post_init__(self) -> None:
+        self.metric = _total(self.advertised, self.link_cost)
+
+    def cost(self, link_cost: int) -> None:
+        self.link_cost = link_cost
+        self.metric = _total(self.advertised, link_cost)
+
+
+def _total(advertised: int, link_cost: int) -> int:
+    if advertised >= INFINITY or link_cost >= INFINITY:
+        return INFINITY
+    return min(INFINITY - 1, advertised + link_cost)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +186,7 @@ class RoutingTable:
         touched = set()
         for prefix, route in self.through.get(via, {}).items():
             if route.link_cost != cost:
-                route.link_cost = cost
+                route.cost(cost)
                 if not self._outranked(prefix, via, route):
                     touched.add(prefix)
         # A link's quality wanders with every lost hello; a selection that moves only a

@@ -136,3 +136,30 @@ def test_after_its_own_link_down_a_node_is_heard_again_within_two_hellos() -> No
     assert net.engines[a].control.routing.lookup(b) is None
     net.run_for(8.5)
     assert net.engines[a].control.routing.lookup(b) is not None
+
+
+def _heard_at(address: int, rx_quality: int, seqno: int) -> control_pb2.Hello:
+    hello = control_pb2.Hello(seqno=seqno, interval_ms=500)
+    hello.heard.add(address=address, rx_quality=rx_quality)
+    return hello
+
+
+def test_the_cost_in_use_follows_the_measured_one_only_by_an_eighth_or_more() -> None:
+    """SPEC.md §8.1.2: a wobble of the measured cost moves no route; a real change, or a
+    link becoming unusable, does at once."""
+    from tacmesh.protocol.engine.neighbours import NeighbourTable, link_cost, measured_cost
+
+    iface = InterfaceConfig("air")
+    table = NeighbourTable(0x0101)
+    n, changed = table.on_hello(0.0, iface, 0x0202, _heard_at(0x0101, 255, 1))
+    assert changed and link_cost(iface, n) == iface.cost
+    # The neighbour hears 240/255 of us: the measured cost rises by 6 %, not enough.
+    n, changed = table.on_hello(0.5, iface, 0x0202, _heard_at(0x0101, 240, 2))
+    assert not changed and link_cost(iface, n) == iface.cost
+    assert measured_cost(iface, n) > iface.cost
+    # 220/255: 16 % above the cost in use, which now follows.
+    n, changed = table.on_hello(1.0, iface, 0x0202, _heard_at(0x0101, 220, 3))
+    assert changed and link_cost(iface, n) == measured_cost(iface, n) > iface.cost
+    # The neighbour stops hearing us: unusable at once, however small the step.
+    n, changed = table.on_hello(1.5, iface, 0x0202, _hello(4))  # full hello, we are absent
+    assert changed and link_cost(iface, n) == 0xFFFF
