@@ -9,6 +9,7 @@ hello intervals, or at once when the link reports down.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -113,9 +114,12 @@ class NeighbourTable:
         self._by_key: dict[NeighbourKey, Neighbour] = {}
         self._timed_out: dict[NeighbourKey, float] = {}
         """Neighbours lost by silence, and when: one back soon is put on probation."""
-        self._expiry_bound: float | None = None
-        """No neighbour dies before this (a lower bound: hellos only push deaths later),
-        so asking for the next deadline does not scan the table on every frame."""
+        self._deaths: list[tuple[float, str, int]] = []
+        """(time of death, interface, address), a heap, pushed whenever a neighbour is
+        heard: the entry that matches its neighbour's current death is the true one, the
+        others are dropped when they come to the top. The next deadline is then exact
+        without scanning the table (a relay hears a hundred neighbours a second), and no
+        wake-up is spent at a death a hello has since put off."""
 
     def __iter__(self) -> Iterator[Neighbour]:
         return iter(list(self._by_key.values()))
@@ -150,20 +154,20 @@ class NeighbourTable:
             n.tx_quality = next((h.rx_quality for h in hello.heard if h.address == self.address), 0)
         if hello.departure_in_s:
             n.departure_at = now + hello.departure_in_s
-        dead_at = n.dead_at(iface)  # a newcomer, or a shorter interval, may die soonest
-        if self._expiry_bound is not None and dead_at < self._expiry_bound:
-            self._expiry_bound = dead_at
+        heapq.heappush(self._deaths, (n.dead_at(iface), iface.name, sender))
         return n, _follow(n, measured_cost(iface, n))
 
-    def heard_frame(self, now: float, interface: str, address: int) -> None:
+    def heard_frame(self, now: float, iface: InterfaceConfig, address: int) -> None:
         """Any authenticated frame from a neighbour proves it is alive: on a narrowband
         link, data carries the liveness that sparse hellos alone would take minutes to."""
-        n = self._by_key.get((interface, address))
+        n = self._by_key.get((iface.name, address))
         if n is not None and now > n.last_heard:
             n.last_heard = now
+            heapq.heappush(self._deaths, (n.dead_at(iface), iface.name, address))
 
     def expire(self, now: float, interfaces: dict[str, InterfaceConfig]) -> list[Neighbour]:
-        if self._expiry_bound is not None and now < self._expiry_bound:
+        soonest = self.next_expiry(interfaces)
+        if soonest is None or now < soonest:
             return []
         lost = [n for n in self._by_key.values() if now >= n.dead_at(interfaces[n.interface])]
         for n in lost:
@@ -172,7 +176,6 @@ class NeighbourTable:
         if len(self._timed_out) > 4 * len(self._by_key) + 64:  # bounded: forget the oldest
             for key in sorted(self._timed_out, key=self._timed_out.__getitem__)[:64]:
                 del self._timed_out[key]
-        self._expiry_bound = None
         return lost
 
     def drop(self, interface: str, address: int | None = None) -> list[Neighbour]:
@@ -187,11 +190,15 @@ class NeighbourTable:
         return lost
 
     def next_expiry(self, interfaces: dict[str, InterfaceConfig]) -> float | None:
-        if self._expiry_bound is None and self._by_key:
-            self._expiry_bound = min(
-                n.dead_at(interfaces[n.interface]) for n in self._by_key.values()
-            )
-        return self._expiry_bound
+        """When the next neighbour dies if nothing more is heard from it (None: none)."""
+        deaths, by_key = self._deaths, self._by_key
+        while deaths:
+            at, name, address = deaths[0]
+            n = by_key.get((name, address))
+            if n is not None and n.dead_at(interfaces[name]) == at:
+                return at
+            heapq.heappop(deaths)  # heard since, or gone
+        return None
 
     def heard_list(self, interface: str) -> list[control_pb2.HeardNeighbour]:
         return [

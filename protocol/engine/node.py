@@ -141,7 +141,7 @@ class NodeEngine:
             return _Outcome.DROPPED
         h = frame.header
         if iface.bitrate_bps is not None:  # narrowband: hellos are sparse, data says alive
-            self.control.neighbours.heard_frame(now, interface, h.transmitter)
+            self.control.neighbours.heard_frame(now, iface, h.transmitter)
         if h.next_hop not in (self.config.address, ALL_HANDS):
             self.counters["overheard"] += 1
             return _Outcome.ABSORBED
