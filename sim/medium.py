@@ -148,13 +148,14 @@ class Medium:
             return None  # two terminals, each aimed at a relay
         (ax, ay, az), (bx, by, bz) = a.node.position, b.node.position
         d = math.hypot(ax - bx, ay - by, az - bz)
-        if not profile.in_range(d, az, bz):
+        loss = profile.path_loss_db(d, az, bz)
+        if not profile.reachable(d, loss):
             return None
         shadow = self._shadow(a.node.address, b.node.address, profile.shadowing_db)
-        q = profile.delivery_probability(d, az, bz, shadow)
+        q = profile.delivery_at(d, loss, shadow)
         if q < MIN_QUALITY:
             return None
-        return q, profile.propagation_delay_s(d), profile.rx_power_dbm(d, az, bz, shadow)
+        return q, profile.propagation_delay_s(d), profile.power_at(loss, shadow)
 
     def _shadow(self, a: int, b: int, sigma_db: float) -> float:
         key = (a, b, sigma_db) if a < b else (b, a, sigma_db)  # the pair is unordered

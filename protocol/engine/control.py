@@ -317,7 +317,9 @@ class ControlPlane:
         link.since_full += 1
         if link.full_due or link.since_full >= iface.heard_every:
             hello.interval_ms = round(iface.hello_interval_s * 1000)
-            hello.heard.extend(self.neighbours.heard_list(name))
+            add = hello.heard.add  # in place: building each entry and copying it cost twice
+            for n in self.neighbours.on(name):
+                add(address=n.address, rx_quality=n.rx_quality)
             link.since_full, link.full_due, link.last_full = 0, False, now
         self._outgoing.append(Outgoing(name, FrameType.HELLO, hello))
 
@@ -328,12 +330,16 @@ class ControlPlane:
     def _chunks(self, prefixes: set[Prefix] | None, name: str) -> list[control_pb2.RouteUpdate]:
         """What interface ``name`` should hear, split so that each frame fits its MTU."""
         room = self.interfaces[name].mtu - ENTRY_BUDGET_BYTES
-        bodies, current = [], control_pb2.RouteUpdate()
+        bodies, current, size = [], control_pb2.RouteUpdate(), 0
         for entry in self.routing.entries(prefixes, subnet=self.interfaces[name].subnet):
-            if current.routes and current.ByteSize() + entry.ByteSize() + 2 > room:
+            # Each entry adds its tag and length byte to the body: counted as it grows,
+            # as asking the body its size per entry made a table cost its square.
+            grown = entry.ByteSize() + 2
+            if current.routes and size + grown > room:
                 bodies.append(current)
-                current = control_pb2.RouteUpdate()
+                current, size = control_pb2.RouteUpdate(), 0
             current.routes.append(entry)
+            size += grown
         if current.routes:
             bodies.append(current)
         return bodies

@@ -200,9 +200,6 @@ class NeighbourTable:
             heapq.heappop(deaths)  # heard since, or gone
         return None
 
-    def heard_list(self, interface: str) -> list[control_pb2.HeardNeighbour]:
-        return [
-            control_pb2.HeardNeighbour(address=n.address, rx_quality=n.rx_quality)
-            for n in self._by_key.values()
-            if n.interface == interface
-        ]
+    def on(self, interface: str) -> list[Neighbour]:
+        """The neighbours heard on ``interface``, as a full hello lists them."""
+        return [n for n in self._by_key.values() if n.interface == interface]

@@ -406,6 +406,8 @@ class NodeEngine:
 
     def _queue_custody_acks(self, now: float) -> None:
         """One CUSTODY_ACK per neighbour and result for everything accepted in this step."""
+        if not self._acks:  # asked on every processing step: usually none
+            return
         by_result: dict[
             tuple[str, int, control_pb2.CustodyResult.ValueType], list[messages_pb2.MessageRef]
         ] = {}

@@ -164,8 +164,7 @@ class RadioProfile:
     def rx_power_dbm(
         self, distance_m: float, alt_a_m: float, alt_b_m: float, shadow_db: float
     ) -> float:
-        loss = self.path_loss_db(distance_m, alt_a_m, alt_b_m) + shadow_db
-        return self.tx_power_dbm + self.antenna_gain_db - loss
+        return self.power_at(self.path_loss_db(distance_m, alt_a_m, alt_b_m), shadow_db)
 
     def delivery_probability(
         self, distance_m: float, alt_a_m: float, alt_b_m: float, shadow_db: float
@@ -173,14 +172,31 @@ class RadioProfile:
         """Chance that one frame is received (0..1), before collisions."""
         if self.model == "range":
             return propagation.range_ramp(distance_m, self.range_m, self.ramp_m)
-        margin = self.rx_power_dbm(distance_m, alt_a_m, alt_b_m, shadow_db) - self.sensitivity_dbm
-        return propagation.soft_edge(margin, self.fade_db)
+        return self.delivery_at(
+            distance_m, self.path_loss_db(distance_m, alt_a_m, alt_b_m), shadow_db
+        )
 
     def in_range(self, distance_m: float, alt_a_m: float, alt_b_m: float) -> bool:
         """False only where delivery is 0 even under the most favourable shadowing that
         ``shadowing_db`` can return (-3 sigma: its draws are truncated there)."""
+        return self.reachable(distance_m, self.path_loss_db(distance_m, alt_a_m, alt_b_m))
+
+    # The same three, given the median path loss: the simulator's link refresh asks all
+    # three of every pair in range, and the loss is most of their cost.
+
+    def power_at(self, loss_db: float, shadow_db: float) -> float:
+        """Received power (dBm) for a median path loss and the pair's shadowing."""
+        return self.tx_power_dbm + self.antenna_gain_db - (loss_db + shadow_db)
+
+    def delivery_at(self, distance_m: float, loss_db: float, shadow_db: float) -> float:
+        if self.model == "range":
+            return propagation.range_ramp(distance_m, self.range_m, self.ramp_m)
+        margin = self.power_at(loss_db, shadow_db) - self.sensitivity_dbm
+        return propagation.soft_edge(margin, self.fade_db)
+
+    def reachable(self, distance_m: float, loss_db: float) -> bool:
         best = -propagation.SHADOWING_TRUNCATION * self.shadowing_db
-        return self.delivery_probability(distance_m, alt_a_m, alt_b_m, best) > 0.0
+        return self.delivery_at(distance_m, loss_db, best) > 0.0
 
     def reach_m(
         self, alt_a_m: float, alt_b_m: float, probability: float = 0.5, shadow_db: float = 0.0
