@@ -13,6 +13,7 @@ This module is pure bookkeeping; ``node.py`` turns its results into frames.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from tacmesh.protocol.addresses import Prefix
 from tacmesh.protocol.engine.neighbours import INFINITY, NeighbourKey
@@ -51,6 +52,7 @@ class LearnedRoute:
         self.metric = _total(self.advertised, self.link_cost)
 
     def cost(self, link_cost: int) -> None:
+        """Set the link cost (after ``advertised``, if both change), and so the metric."""
         self.link_cost = link_cost
         self.metric = _total(self.advertised, link_cost)
 
@@ -144,8 +146,14 @@ class RoutingTable:
                 # A periodic repeat: only its freshness changes, never the selection.
                 known.refreshed_at = now
                 continue
-            route = LearnedRoute(prefix, router, seqno, metric, via, cost, now)
-            self._learn(route)
+            if known is not None:  # news of a route held: changed in place, still indexed
+                route = known
+                route.router_id, route.seqno, route.advertised = router, seqno, metric
+                route.cost(cost)
+                route.refreshed_at = now
+            else:
+                route = LearnedRoute(prefix, router, seqno, metric, via, cost, now)
+                self._learn(route)
             if not self._outranked(prefix, via, route):
                 touched.add(prefix)
         return {p for p in touched if self._select(p)}
@@ -281,19 +289,22 @@ class RoutingTable:
     def _select(self, prefix: Prefix) -> bool:
         """Choose the best feasible route; True if what we advertise for ``prefix`` changed."""
         old = self.selected.get(prefix)
-        candidates = [
-            r
-            for r in self.learned.get(prefix, {}).values()
-            if r.metric < INFINITY and self._feasible(r)
-        ]
-        if candidates:
+        routes = self.learned.get(prefix)
+        candidates = [] if routes is None else [
+            r for r in routes.values() if r.metric < INFINITY and self._feasible(r)
+        ]  # fmt: skip
+        if len(candidates) < 2:
+            best = candidates[0] if candidates else None
+        elif not self.departing:  # no penalty: the best source's best path is the best path
+            best = min(candidates, key=_RANK)
+        else:
             # The source (originating router) is chosen on plain metrics, and the departure
             # penalty only ranks paths to that source: a departure is a reason to move to
             # another path, not to another source, which could be one whose withdrawal
             # has not reached us yet (a team prefix moving between gateways).
-            source = min(candidates, key=lambda r: (r.metric, r.via)).router_id
+            source = min(candidates, key=_RANK).router_id
             candidates = [r for r in candidates if r.router_id == source]
-        best = min(candidates, key=lambda r: (self._metric(r), r.via), default=None)
+            best = min(candidates, key=lambda r: (self._metric(r), r.via))
         if best is None:
             if old is None or old.metric >= INFINITY:
                 return False
@@ -455,6 +466,8 @@ def _known(base: int, host_bits: int) -> Prefix:
 
 
 _PREFIX_CACHE = 1 << 17
+_RANK = attrgetter("metric", "via")
+"""Routes rank by metric, then neighbour (a fixed order, so that ties break alike)."""
 _PREFIXES: dict[tuple[int, int], Prefix] = {}
 """Prefixes already checked, by their wire form: every update repeats most of a table,
 and checking a prefix (a frozen dataclass) costs more than the rest of its entry."""
