@@ -31,7 +31,7 @@ from tacmesh.protocol.engine.scheduler import LATEST_VALUE_WINS, Build, Interfac
 from tacmesh.protocol.errors import FrameError
 from tacmesh.protocol.fragment import FRAGMENT_BYTE0, decode_fragment, split
 from tacmesh.protocol.frame_types import DEFAULT_PRIORITY, FrameType
-from tacmesh.protocol.header import BASE_HEADER_LEN, MAX_COUNTER, Header
+from tacmesh.protocol.header import BASE_HEADER_LEN, MAX_COUNTER, Header, plain
 from tacmesh.protocol.messages import Body
 from tacmesh.protocol.pb import control_pb2, messages_pb2
 from tacmesh.protocol.priority import Priority
@@ -47,6 +47,8 @@ _CONTROL_HANDLERS = {
 NO_CUSTODY = {Priority.CONTROL, Priority.POSITION}
 """Classes sent without custody: a lost position is replaced by the next, fresher one."""
 CONTROL_LIFETIME_S = 10.0
+_SENT = {t: f"sent_{t.name.lower()}" for t in FrameType}
+"""The counter of each type's sends (a control frame leaves every few milliseconds)."""
 """A control message not sent within this long is stale: newer state will follow."""
 
 
@@ -326,23 +328,16 @@ class NodeEngine:
 
     def _queue_control(self, now: float, out: Outgoing) -> None:
         iface = self._iface(out.interface)
-        header = Header(
-            type=out.type,
-            priority=Priority.CONTROL,
-            hop_limit=0,
-            key_phase=0,
-            transmitter=self.config.address,
-            counter=0,
-            destination=out.next_hop,
-            next_hop=out.next_hop,
-        )
+        # hop limit 0, key phase 0 (set when sealed), counter 0 (set when it leaves)
+        header = plain(out.type, Priority.CONTROL, 0, 0, self.config.address, 0,
+                       out.next_hop, out.next_hop)  # fmt: skip
         size = BASE_HEADER_LEN + out.body.ByteSize() + iface.tag_len
         build = control_builder(self.codec, iface, header, out.body)
         self.queues[out.interface].push(
             Queued(Priority.CONTROL, self.config.address, out.next_hop, build, now,
                    now + CONTROL_LIFETIME_S, size)
         )  # fmt: skip
-        self.counters[f"sent_{out.type.name.lower()}"] += 1
+        self.counters[_SENT[out.type]] += 1
 
     # -- data --------------------------------------------------------------------------
 
