@@ -33,6 +33,8 @@ from tacmesh.sim.radio import CollisionTracker, shadowing_db
 from tacmesh.sim.scenario.model import FailureSpec
 
 Arrival = tuple["Port", bytes, int]
+Schedule = Callable[[float, Callable[[Arrival], object], Arrival], None]
+"""``Kernel.at``: when, action, argument."""
 MIN_QUALITY = 0.01
 """Pairs below this delivery probability are treated as out of range."""
 MOVED_M = 1.0
@@ -51,10 +53,18 @@ class Port:
     every port in range."""
     hub: bool = False
     """The centre of a point-to-multipoint link (Radio.hub)."""
+    name: str = field(init=False)
+    """The engine's interface name (given with every frame received: a field, not a
+    property, as it is read per frame)."""
+    airtimes: dict[int, float] = field(init=False, default_factory=dict)
+    """Air time by frame size: the profile's formula, once per size."""
+    keys: tuple[tuple[str, str], tuple[str, str]] = field(init=False)
+    """The (profile, "control" | "data") keys of the medium's byte and air-time tallies."""
 
-    @property
-    def name(self) -> str:
-        return self.radio.interface.name
+    def __post_init__(self) -> None:
+        self.name = self.radio.interface.name
+        profile = self.radio.profile.name
+        self.keys = ((profile, "control"), (profile, "data"))
 
 
 @dataclass(slots=True)
@@ -88,6 +98,8 @@ class Medium:
                 port = Port(n, radio, tracker=tracker, hub=radio.hub)
                 self.ports[(n.index, name)] = port
                 self.channels.setdefault(radio.channel, []).append(port)
+        self._nodes = list({p.node.index: p.node for p in self.ports.values()}.values())
+        """Every node with a radio, once: refresh looks at nodes, not at each radio."""
         self.cuts: Counter[tuple[int, int]] = Counter()
         """Node pairs (lower index first) whose links are cut, with how many cuts hold."""
         self.partitions: Counter[str] = Counter()
@@ -109,12 +121,12 @@ class Medium:
 
     def refresh(self) -> None:
         """Recompute the links of every channel where a node moved, died or came back."""
-        moved = {p.node.index for p in self.ports.values() if self._moved(p.node)}
+        moved = {n.index for n in self._nodes if self._moved(n)}
         for ports in self.channels.values():
             if any(p.node.index in moved for p in ports):
                 self._relink(ports, moved)
-        for p in self.ports.values():
-            self._placed[p.node.index] = (*p.node.position, p.node.alive)
+        for n in self._nodes:
+            self._placed[n.index] = (*n.position, n.alive)
 
     def _moved(self, n: SimNode) -> bool:
         last = self._placed.get(n.index)
@@ -131,8 +143,9 @@ class Medium:
             else:
                 a.links = []
         for i, a in enumerate(ports):
+            a_moved = a.node.index in moved
             for b in ports[i + 1 :]:
-                if a.node.index not in moved and b.node.index not in moved:
+                if not a_moved and b.node.index not in moved:
                     continue
                 link = self._quality(a, b)
                 if link is not None:
@@ -141,17 +154,23 @@ class Medium:
                     b.links.append((a, q, delay, dbm))
 
     def _quality(self, a: Port, b: Port) -> tuple[float, float, float] | None:
-        if not (a.node.alive and b.node.alive) or a.node is b.node:
+        """The link of a pair, or None out of range."""
+        an, bn = a.node, b.node
+        if not (an.alive and bn.alive) or an is bn:
             return None
         profile = a.radio.profile
         if profile.point_to_multipoint and not (a.hub or b.hub):
             return None  # two terminals, each aimed at a relay
-        (ax, ay, az), (bx, by, bz) = a.node.position, b.node.position
+        (ax, ay, az), (bx, by, bz) = an.position, bn.position
         d = math.hypot(ax - bx, ay - by, az - bz)
         loss = profile.path_loss_db(d, az, bz)
         if not profile.reachable(d, loss):
             return None
-        shadow = self._shadow(a.node.address, b.node.address, profile.shadowing_db)
+        a_addr, b_addr, sigma = an.address, bn.address, profile.shadowing_db
+        key = (a_addr, b_addr, sigma) if a_addr < b_addr else (b_addr, a_addr, sigma)
+        shadow = self._shadows.get(key)  # _shadow without a call: most pairs are known
+        if shadow is None:
+            shadow = self._shadow(a_addr, b_addr, sigma)
         q = profile.delivery_at(d, loss, shadow)
         if q < MIN_QUALITY:
             return None
@@ -187,21 +206,30 @@ class Medium:
     # -- frames ------------------------------------------------------------------------
 
     def send(
-        self, now: float, port: Port, t: Transmit, schedule: Callable[[float, Arrival], None]
+        self,
+        now: float,
+        port: Port,
+        t: Transmit,
+        schedule: Schedule,
+        arrive: Callable[[Arrival], object],
     ) -> None:
-        profile = port.radio.profile
+        """Put the frame on the air: ``schedule(when, arrive, arrival)`` for every port
+        that will get it (``Kernel.at`` itself: no wrapper per link)."""
+        nbytes = len(t.data)
+        airtime = port.airtimes.get(nbytes)
+        if airtime is None:
+            airtime = port.airtimes[nbytes] = port.radio.profile.airtime_s(nbytes)
         start = max(now, port.busy_until)
-        airtime = profile.airtime_s(len(t.data))
         end = start + airtime
         port.busy_until = end
-        kind = "control" if t.priority is Priority.CONTROL else "data"
-        self.bytes[(profile.name, kind)] += len(t.data)
-        key = (profile.name, kind)
+        key = port.keys[0] if t.priority is Priority.CONTROL else port.keys[1]
+        self.bytes[key] += nbytes
         self.airtime[key] = self.airtime.get(key, 0.0) + airtime
         self.frames_sent += 1
         if port.tracker is not None:
             port.tracker.transmitting(start, end)
-        self._radiate(port, t, start, end, schedule)
+        if port.links:
+            self._radiate(port, t, start, end, schedule=schedule, arrive=arrive)
 
     def _radiate(
         self,
@@ -209,7 +237,9 @@ class Medium:
         t: Transmit,
         start: float,
         end: float,
-        schedule: Callable[[float, Arrival], None],
+        *,
+        schedule: Schedule,
+        arrive: Callable[[Arrival], object],
     ) -> None:
         """Hand the frame to every port in range that gets it: the loop runs once per
         link per frame, so what does not change during it is looked up once."""
@@ -217,6 +247,7 @@ class Medium:
         unicast_only = port.tracker is None and next_hop != ALL_HANDS
         may_cut = bool(self.cuts) or bool(self.partitions)
         fade = self.rng.random
+        frame_id = self._frame_id
         for rx, q, delay, dbm in port.links:
             if unicast_only and rx.node.address != next_hop:
                 continue
@@ -226,15 +257,18 @@ class Medium:
             if q < 1.0 and fade() >= q:
                 self.lost["fading"] += 1
                 continue
-            self._frame_id += 1
+            frame_id += 1
+            at = end + delay
             if rx.tracker is not None:
-                rx.tracker.begin(self._frame_id, start + delay, end + delay, dbm)
-            schedule(end + delay, (rx, data, self._frame_id))
+                rx.tracker.begin(frame_id, start + delay, at, dbm)
+            schedule(at, arrive, (rx, data, frame_id))
+        self._frame_id = frame_id
 
     def arrives(self, arrival: Arrival) -> bool:
         """At the frame's end at the receiver: does the receiver get it?"""
-        rx, _, frame_id = arrival
-        if rx.tracker is not None and not rx.tracker.survived(frame_id):
+        rx = arrival[0]
+        tracker = rx.tracker
+        if tracker is not None and not tracker.survived(arrival[2]):
             self.lost["collision"] += 1
             return False
         if not rx.node.alive:

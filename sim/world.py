@@ -108,8 +108,9 @@ class World:
         self.snapshot("end")
 
     def _move(self, _: object) -> None:
+        t = self.t
         for n in self.nodes:
-            n.position = n.track.position(self.t)
+            n.position = n.track.position(t)
         self.medium.refresh()
         self.kernel.at(self.kernel.now + self.scenario.topology_interval_s, self._move)
 
@@ -144,10 +145,7 @@ class World:
         port = self.medium.ports[(n.index, t.interface)]
         if self.tap is not None:
             self.tap(self.t, n, port, t.data, "tx")
-        self.medium.send(self.kernel.now, port, t, self._schedule_arrival)
-
-    def _schedule_arrival(self, at: float, arrival: Arrival) -> None:
-        self.kernel.at(at, self._arrive, arrival)
+        self.medium.send(self.kernel.now, port, t, self.kernel.at, self._arrive)
 
     def _arrive(self, arrival: Arrival) -> None:
         if not self.medium.arrives(arrival):

@@ -42,14 +42,14 @@ class CollisionTracker:
 
     def survived(self, frame_id: int) -> bool:
         """Whether the frame arrived intact; call at its end time, once per frame."""
-        frame = self._pending.pop(frame_id)
-        if not (self._pending or self._decided or self._sending):
+        pending = self._pending
+        frame = pending.pop(frame_id)
+        if not (pending or self._decided or self._sending):
             # Alone on the air, as most frames are: intact, and forgotten at once (it has
             # ended, and no undecided frame is left for it to spoil).
             return True
-        intact = not self._deaf(frame) and self._captures_all(frame)
-        self._decided.append(frame)
-        self._forget(now=frame[1])
+        intact = not (self._sending and self._deaf(frame)) and self._captures_all(frame)
+        self._forget(frame)
         return intact
 
     def _deaf(self, frame: _Arrival) -> bool:
@@ -58,22 +58,29 @@ class CollisionTracker:
         return any(s < end and start < e for s, e in self._sending)
 
     def _captures_all(self, frame: _Arrival) -> bool:
-        """The frame is captured over every other frame it overlaps, pending or decided."""
+        """The frame is captured over every other frame it overlaps, pending or decided:
+        strictly stronger too, so that equal frames die even with a 0 dB threshold."""
         start, end, rx_dbm = frame
+        capture_db = self.capture_db
         for s, e, rival_dbm in chain(self._pending.values(), self._decided):
-            if s < end and start < e and not self._captures(rx_dbm, rival_dbm):
+            if (
+                s < end
+                and start < e
+                and not (rx_dbm > rival_dbm and rx_dbm - rival_dbm >= capture_db)
+            ):
                 return False
         return True
 
-    def _captures(self, rx_dbm: float, rival_dbm: float) -> bool:
-        # strictly stronger too, so that equal frames die even with a 0 dB threshold
-        return rx_dbm > rival_dbm and rx_dbm - rival_dbm >= self.capture_db
-
-    def _forget(self, now: float) -> None:
-        horizon = min((start for start, _, _ in self._pending.values()), default=now)
-        horizon = min(horizon, now)
+    def _forget(self, decided: _Arrival) -> None:
+        """Keep ``decided`` (it ends now) and every record that may still spoil a frame:
+        those ending after the earliest start of an undecided frame, or after now."""
+        now = decided[1]
+        horizon = min(now, min((start for start, _, _ in self._pending.values()), default=now))
         self._decided = [a for a in self._decided if a[1] > horizon]
-        self._sending = [(s, e) for s, e in self._sending if e > horizon]
+        if now > horizon:
+            self._decided.append(decided)
+        if self._sending:
+            self._sending = [(s, e) for s, e in self._sending if e > horizon]
 
     def held(self) -> int:
         """Records still held (pending, decided, own transmissions): for leak tests. Not
