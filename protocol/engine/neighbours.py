@@ -31,6 +31,9 @@ COST_HYSTERESIS = 8
 is infinite): on a narrowband channel collisions move a link's measured quality with
 nearly every hello, and each move would walk every route through the neighbour."""
 
+_WINDOW_MASKS = tuple((1 << w) - 1 for w in range(HISTORY + 1))
+"""The last ``w`` hellos of the history."""
+
 NeighbourKey = tuple[str, int]
 """(interface name, neighbour address)."""
 
@@ -53,7 +56,7 @@ class Neighbour:
     """Hellos still to hear before the link may carry routes (0: it may)."""
     rx_quality: int = 255
     """0..255: share of the neighbour's recent hellos we received (``history`` counted
-    when it changes)."""
+    when it changes; at most 255, as at most ``window`` of ``window`` bits are set)."""
     cost: int = INFINITY
     """The link cost in use (SPEC.md §8.1.2): the measured cost, with hysteresis."""
 
@@ -61,18 +64,16 @@ class Neighbour:
     def key(self) -> NeighbourKey:
         return (self.interface, self.address)
 
-    def _count(self) -> None:
-        window = min(self.heard_count, HISTORY)
-        self.rx_quality = min(255, 255 * (self.history & ((1 << window) - 1)).bit_count() // window)
-
     def heard(self, now: float, seqno: int) -> None:
         gap = (seqno - self.last_seqno) % SEQNO_MOD
         if gap == 0 or gap > SEQNO_MOD // 2:
             return  # a duplicate or a restart: keep the history
-        shift = min(gap, HISTORY)
-        self.history = ((self.history << shift) | 1) & ((1 << HISTORY) - 1)
-        self.heard_count += shift
-        self._count()
+        shift = gap if gap < HISTORY else HISTORY
+        history = self.history = ((self.history << shift) | 1) & _WINDOW_MASKS[HISTORY]
+        count = self.heard_count = self.heard_count + shift
+        # Counted here, once per hello, as link costs ask for it on every hello and update.
+        window = count if count < HISTORY else HISTORY
+        self.rx_quality = 255 * (history & _WINDOW_MASKS[window]).bit_count() // window
         self.last_seqno = seqno
         self.last_heard = now
         if self.probation:
