@@ -4,6 +4,7 @@ restarts, the run directory, the pcap and the command line."""
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 from pathlib import Path
 from typing import Any
@@ -13,11 +14,12 @@ from scapy.utils import rdpcap
 
 from tacmesh.node.cli import main
 from tacmesh.protocol.header import decode_header
+from tacmesh.sim.collector import RUN_THRESHOLDS
 from tacmesh.sim.medium import Arrival
 from tacmesh.sim.report import write_report
 from tacmesh.sim.run import apply_overrides, run_scenario
 from tacmesh.sim.scenario import Scenario, load_scenario, parse_scenario
-from tacmesh.sim.world import World
+from tacmesh.sim.world import RunTimeoutError, World
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "earthquake-valley.toml"
 
@@ -240,3 +242,16 @@ def test_frames_the_engine_absorbs_need_no_step_and_no_rearm(
     stepping = without_wall(run_scenario(scenario))
     assert skipping["failures"] and skipping["delivery"]["overall"]["delivered"] > 1000
     assert json.dumps(skipping, sort_keys=True) == json.dumps(stepping, sort_keys=True)
+
+
+def test_a_run_collects_garbage_rarely_and_restores_the_collector() -> None:
+    """World.run tunes Python's garbage collector for itself (sim/collector.py) and leaves
+    it as it found it, also when the run stops on its wall-time limit."""
+    before = gc.get_threshold()
+    seen: list[tuple[tuple[int, int, int], int]] = []
+    World(diamond()).run(lambda _: seen.append((gc.get_threshold(), gc.get_freeze_count())))
+    assert seen and all(t == RUN_THRESHOLDS and frozen > 0 for t, frozen in seen)
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+    with pytest.raises(RunTimeoutError):
+        World(diamond()).run(wall_limit_s=1e-9)
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
