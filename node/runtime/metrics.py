@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tacmesh.node.ops.metrics import Metric
-from tacmesh.protocol.engine.neighbours import INFINITY, link_cost
+from tacmesh.protocol.engine.neighbours import INFINITY
 
 if TYPE_CHECKING:
     from tacmesh.node.runtime.daemon import NodeDaemon
@@ -13,11 +13,7 @@ if TYPE_CHECKING:
 
 def collect(d: NodeDaemon) -> list[Metric]:
     e = d.engine
-    usable = [
-        n
-        for n in e.control.neighbours
-        if link_cost(e.control.interfaces[n.interface], n) < INFINITY
-    ]
+    usable = [n for n in e.control.neighbours if n.cost < INFINITY]
     return [
         Metric(
             "tacmesh_engine_events_total",

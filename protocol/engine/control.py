@@ -17,7 +17,6 @@ from tacmesh.protocol.engine.neighbours import (
     Neighbour,
     NeighbourKey,
     NeighbourTable,
-    link_cost,
 )
 from tacmesh.protocol.engine.routing import SEQNO_MOD, RoutingTable
 from tacmesh.protocol.frame_types import FrameType
@@ -104,7 +103,7 @@ class ControlPlane:
         self.routing.now = now
         iface = self.interfaces[iface_name]
         old = self.neighbours.get((iface_name, sender))
-        before = INFINITY if old is None else link_cost(iface, old)
+        before = INFINITY if old is None else old.cost
         was_departing = old is not None and old.departure_at is not None
         interval_before = None if old is None else old.interval_s
         n, cost_changed = self.neighbours.on_hello(now, iface, sender, hello)
@@ -119,7 +118,7 @@ class ControlPlane:
             if before < INFINITY:
                 self._table_soon(now, iface_name)
         if cost_changed:
-            self._changed |= self.routing.on_cost(n.key, link_cost(iface, n))
+            self._changed |= self.routing.on_cost(n.key, n.cost)
             if before >= INFINITY:  # the link just became usable both ways: share our table
                 self._table_soon(now, iface_name)
         if n.departure_at is not None and not was_departing:
@@ -183,7 +182,7 @@ class ControlPlane:
         n = self.neighbours.get((iface_name, sender))
         if n is None:
             return  # not a neighbour yet: its hello will bring a full table our way
-        cost = link_cost(self.interfaces[iface_name], n)
+        cost = n.cost
         self._changed |= self.routing.on_update(now, n.key, cost, list(update.routes))
 
     def on_request(self, now: float, req: control_pb2.RouteRequest) -> None:

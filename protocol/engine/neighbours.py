@@ -85,11 +85,6 @@ class Neighbour:
         return self.last_heard + iface.dead_after_intervals * self.interval_s
 
 
-def link_cost(iface: InterfaceConfig, n: Neighbour) -> int:
-    """The cost of one hop in use: what routes through ``n`` are reckoned with."""
-    return n.cost
-
-
 def measured_cost(iface: InterfaceConfig, n: Neighbour) -> int:
     """The interface's base cost times the expected transmissions, from the qualities."""
     if n.tx_quality == 0 or n.rx_quality == 0 or n.probation:

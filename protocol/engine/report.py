@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tacmesh.protocol.addresses import format_address
-from tacmesh.protocol.engine.neighbours import INFINITY, link_cost
+from tacmesh.protocol.engine.neighbours import INFINITY
 from tacmesh.protocol.pb import control_pb2
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ def report(engine: NodeEngine, now: float) -> NodeReport:
     control = engine.control
     neighbours = []
     for n in control.neighbours:
-        cost = link_cost(control.interfaces[n.interface], n)
+        cost = n.cost
         neighbours.append(
             NeighbourRow(
                 n.interface,

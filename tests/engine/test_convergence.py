@@ -19,7 +19,6 @@ from engine.topologies import (
     walk,
 )
 from tacmesh.protocol.engine.config import COST_IP, COST_NARROWBAND
-from tacmesh.protocol.engine.neighbours import link_cost
 from tacmesh.sim.mini import MiniNet
 
 TOPOLOGIES = {
@@ -83,7 +82,7 @@ def test_two_cheap_hops_beat_one_expensive_hop() -> None:
     # The narrowband hop is up and usable: the IP path wins on cost, not by default.
     direct = net.engines[a].control.neighbours.get((iface_name(c), c))
     assert direct is not None
-    assert link_cost(net.engines[a].config.interface(iface_name(c)), direct) == COST_NARROWBAND
+    assert direct.cost == COST_NARROWBAND
     for src, dst in ((a, c), (c, a)):
         assert walk(net, src, dst) == [src, b, dst]
         sel = route(net.engines[src], dst)

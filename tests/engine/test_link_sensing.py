@@ -68,24 +68,24 @@ def _hello(seqno: int, heard: int | None = None) -> control_pb2.Hello:
 
 
 def test_a_neighbour_back_soon_after_timing_out_carries_no_route_until_it_proves_steady() -> None:
-    from tacmesh.protocol.engine.neighbours import PROBATION_HELLOS, NeighbourTable, link_cost
+    from tacmesh.protocol.engine.neighbours import PROBATION_HELLOS, NeighbourTable
 
     iface = InterfaceConfig("air")
     table = NeighbourTable(0x0101)
     n, _ = table.on_hello(0.0, iface, 0x0202, _hello(1, heard=0x0101))
-    assert link_cost(iface, n) < 0xFFFF  # a first meeting is usable at once
+    assert n.cost < 0xFFFF  # a first meeting is usable at once
     assert [x.address for x in table.expire(2.0, {"air": iface})] == [0x0202]
     n, _ = table.on_hello(3.0, iface, 0x0202, _hello(5, heard=0x0101))
-    assert link_cost(iface, n) == 0xFFFF  # back within the memory: on probation
+    assert n.cost == 0xFFFF  # back within the memory: on probation
     seqno = 5
     for k in range(PROBATION_HELLOS):
         seqno += 1
         n, changed = table.on_hello(3.0 + 0.5 * (k + 1), iface, 0x0202, _hello(seqno, 0x0101))
-    assert changed and link_cost(iface, n) < 0xFFFF  # eight clean hellos: usable again
+    assert changed and n.cost < 0xFFFF  # eight clean hellos: usable again
 
 
 def test_a_flaky_neighbour_stays_on_probation() -> None:
-    from tacmesh.protocol.engine.neighbours import NeighbourTable, link_cost
+    from tacmesh.protocol.engine.neighbours import NeighbourTable
 
     iface = InterfaceConfig("air")
     table = NeighbourTable(0x0101)
@@ -94,7 +94,7 @@ def test_a_flaky_neighbour_stays_on_probation() -> None:
     n, _ = table.on_hello(3.0, iface, 0x0202, _hello(2, heard=0x0101))
     for k in range(16):  # every other hello lost: 50 % reception, below the 75 % it needs
         n, _ = table.on_hello(3.0 + k, iface, 0x0202, _hello(4 + 2 * k, heard=0x0101))
-    assert link_cost(iface, n) == 0xFFFF
+    assert n.cost == 0xFFFF
 
 
 @pytest.mark.parametrize("seed", range(1, 9))
@@ -147,19 +147,19 @@ def _heard_at(address: int, rx_quality: int, seqno: int) -> control_pb2.Hello:
 def test_the_cost_in_use_follows_the_measured_one_only_by_an_eighth_or_more() -> None:
     """SPEC.md §8.1.2: a wobble of the measured cost moves no route; a real change, or a
     link becoming unusable, does at once."""
-    from tacmesh.protocol.engine.neighbours import NeighbourTable, link_cost, measured_cost
+    from tacmesh.protocol.engine.neighbours import NeighbourTable, measured_cost
 
     iface = InterfaceConfig("air")
     table = NeighbourTable(0x0101)
     n, changed = table.on_hello(0.0, iface, 0x0202, _heard_at(0x0101, 255, 1))
-    assert changed and link_cost(iface, n) == iface.cost
+    assert changed and n.cost == iface.cost
     # The neighbour hears 240/255 of us: the measured cost rises by 6 %, not enough.
     n, changed = table.on_hello(0.5, iface, 0x0202, _heard_at(0x0101, 240, 2))
-    assert not changed and link_cost(iface, n) == iface.cost
+    assert not changed and n.cost == iface.cost
     assert measured_cost(iface, n) > iface.cost
     # 220/255: 16 % above the cost in use, which now follows.
     n, changed = table.on_hello(1.0, iface, 0x0202, _heard_at(0x0101, 220, 3))
-    assert changed and link_cost(iface, n) == measured_cost(iface, n) > iface.cost
+    assert changed and n.cost == measured_cost(iface, n) > iface.cost
     # The neighbour stops hearing us: unusable at once, however small the step.
     n, changed = table.on_hello(1.5, iface, 0x0202, _hello(4))  # full hello, we are absent
-    assert changed and link_cost(iface, n) == 0xFFFF
+    assert changed and n.cost == 0xFFFF
