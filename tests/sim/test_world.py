@@ -14,7 +14,7 @@ from scapy.utils import rdpcap
 
 from tacmesh.node.cli import main
 from tacmesh.protocol.header import decode_header
-from tacmesh.sim.collector import RUN_THRESHOLDS
+from tacmesh.sim.collector import RUN_THRESHOLDS, tuned_for_a_run
 from tacmesh.sim.medium import Arrival
 from tacmesh.sim.report import write_report
 from tacmesh.sim.run import apply_overrides, run_scenario
@@ -254,4 +254,14 @@ def test_a_run_collects_garbage_rarely_and_restores_the_collector() -> None:
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
     with pytest.raises(RunTimeoutError):
         World(diamond()).run(wall_limit_s=1e-9)
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+def test_overlapping_runs_share_one_tuning_of_the_collector() -> None:
+    """Runs in threads of one process (a Dask worker): the last to end restores it."""
+    before = gc.get_threshold()
+    with tuned_for_a_run():
+        with tuned_for_a_run():
+            assert gc.get_threshold() == RUN_THRESHOLDS
+        assert gc.get_threshold() == RUN_THRESHOLDS and gc.get_freeze_count() > 0
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
