@@ -71,3 +71,25 @@ def test_wheel_contains_every_package_and_data(tmp_path: Path) -> None:
         "tacmesh/node/cli/__init__.py",
     ):
         assert required in names, required
+    modules = {f"tacmesh/{p.relative_to(ROOT).as_posix()}" for p in _modules()}
+    assert sorted(modules - names) == []
+
+
+TOP_LEVEL = ("protocol", "node", "gateway", "uav", "firmware_bridge", "sim")
+
+
+def _modules() -> list[Path]:
+    return [
+        p
+        for folder in TOP_LEVEL
+        for p in (ROOT / folder).rglob("*.py")
+        if "__pycache__" not in p.parts
+    ]
+
+
+def test_every_folder_of_modules_is_a_package() -> None:
+    """setup.py lists packages with find_packages, which skips a folder without
+    __init__.py: whether its modules still reach the wheel depends on the setuptools
+    version (a --no-build-isolation install lost protocol/vectors/generate.py)."""
+    assert sorted({str(p.parent.relative_to(ROOT)) for p in _modules()
+                   if not (p.parent / "__init__.py").is_file()}) == []  # fmt: skip
