@@ -9,6 +9,10 @@ the medians are compared because this machine is noisy), then ``nodes``, ``simul
 responder reporting position every 30 s and vitals every 60 s, real crypto on every frame;
 goal >= 20). The operation runs for its hour or until the wall budget is spent, whichever
 comes first; the factor is over what was simulated.
+
+It first prints ``core``: ``pure Python``, or ``compiled (mypyc)`` where the engines and
+the simulator's kernel and medium were installed compiled (README, "The compiled core").
+Compare figures of the same core.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import statistics
 import time
 from pathlib import Path
 
+from tacmesh.protocol.engine import COMPILED
 from tacmesh.sim.collector import tuned_for_a_run
 from tacmesh.sim.kernel import Kernel
 from tacmesh.sim.scenario import load_scenario
@@ -83,6 +88,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--wall-budget", type=float, default=120.0, metavar="S")
     args = parser.parse_args()
+    print(f"core: {'compiled (mypyc)' if COMPILED else 'pure Python'}")
     base, kern = [], []
     for _ in range(TRIALS):
         base.append(baseline())

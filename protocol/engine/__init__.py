@@ -6,3 +6,7 @@ frames to send, deliveries and its next deadline. The daemons drive it with sock
 the event loop's clock, the simulator with virtual links and virtual time, the tests with
 bytes. Nothing here reads a clock, sleeps, opens a socket or starts a thread.
 """
+
+COMPILED = not __file__.endswith(".py")
+"""Whether these engines run as compiled by mypyc (setup.py, ``TACMESH_COMPILE=1``): the
+same source, as C extensions. Figures of speed name it (bench/sim_speed.py)."""

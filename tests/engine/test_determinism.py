@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from engine.topologies import GATEWAYS, UAV1, Flow, team_members, text, two_tier
+from engine.watched import Wrap, watch
 from tacmesh.protocol.addresses import ALL_HANDS, team_group
 from tacmesh.protocol.engine.events import Transmit
 from tacmesh.protocol.frame_types import FrameType
@@ -29,15 +30,20 @@ Popper = Callable[[], list[Transmit]]
 def record(net: MiniNet) -> list[Transmission]:
     """Every frame every engine hands to the network, in order."""
     log: list[Transmission] = []
-    for address, engine in net.engines.items():
-        pop = engine.pop_transmits
 
-        def recorded(address: int = address, pop: Popper = pop) -> list[Transmit]:
-            out = pop()
-            log.extend((net.now, address, t.interface, t.next_hop, t.data) for t in out)
-            return out
+    def recording(address: int) -> Wrap:
+        def wrap(pop: Popper) -> Popper:
+            def recorded() -> list[Transmit]:
+                out = pop()
+                log.extend((net.now, address, t.interface, t.next_hop, t.data) for t in out)
+                return out
 
-        engine.pop_transmits = recorded  # type: ignore[method-assign]
+            return recorded
+
+        return wrap
+
+    for address in list(net.engines):
+        watch(net, address, {"pop_transmits": recording(address)})
     return log
 
 

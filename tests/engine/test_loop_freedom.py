@@ -22,6 +22,7 @@ from engine.topologies import (
     Topology,
     iface_name,
 )
+from engine.watched import Wrap, watch
 from tacmesh.protocol.addresses import Prefix
 from tacmesh.protocol.engine.config import InterfaceConfig
 from tacmesh.sim.mini import MiniNet
@@ -50,18 +51,20 @@ class LoopWatch:
         self.destinations = destinations
         self.next_hop: dict[int, dict[int, int]] = {d: {} for d in destinations}
         self.steps = 0
-        for address, engine in net.engines.items():
-            for name in INPUTS:
-                setattr(engine, name, self._watched(address, getattr(engine, name)))
+        for address in list(net.engines):
+            watch(net, address, dict.fromkeys(INPUTS, self._watching(address)))
             self.update(address)
 
-    def _watched(self, address: int, method: Callable[..., Any]) -> Callable[..., Any]:
-        def call(*args: Any, **kwargs: Any) -> Any:
-            result = method(*args, **kwargs)
-            self.update(address)
-            return result
+    def _watching(self, address: int) -> Wrap:
+        def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
+            def call(*args: Any, **kwargs: Any) -> Any:
+                result = method(*args, **kwargs)
+                self.update(address)
+                return result
 
-        return call
+            return call
+
+        return wrap
 
     def update(self, node: int) -> None:
         self.steps += 1
