@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tacmesh.protocol.engine import COMPILED
 from tacmesh.sim.build import SimNode
 from tacmesh.sim.medium import Port
 from tacmesh.sim.pcap import PcapWriter
@@ -92,6 +93,7 @@ def collect(world: World, wall_s: float) -> dict[str, Any]:
             "frames_received": medium.frames_received,
             "collisions": medium.lost["collision"], "wall_s": round(wall_s, 3),
             "realtime_factor": round(s.duration_s / wall_s, 2) if wall_s > 0 else None,
+            "core": "compiled" if COMPILED else "pure",
         },
         "delivery": {
             "overall": ledger.summary(), "by_class": by_class, "by_team": ledger.by("team"),

@@ -117,6 +117,10 @@ def _table(
     return f"<table>{head}{''.join(body)}</table>"
 
 
+_CORES = {"compiled": "compiled (mypyc)", "pure": "pure Python"}
+"""results.json run.core, as the report says it."""
+
+
 def _scenario(results: Results) -> str:
     scenario, run = section(results, "scenario"), section(results, "run")
     teams = scenario.get("teams") or []
@@ -134,6 +138,7 @@ def _scenario(results: Results) -> str:
         ("collisions", fmt_count(run.get("collisions"))),
         ("wall time", fmt_seconds(run.get("wall_s"))),
         ("faster than real time", _times(run.get("realtime_factor"))),
+        ("engines", _CORES.get(str(run.get("core")), NO_VALUE)),
     ]
     return "<h2>Scenario and run</h2>" + _table(None, rows, numeric_from=2)
 

@@ -59,6 +59,7 @@ RESULTS: dict[str, Any] = {
         "collisions": 12,
         "wall_s": 12.3,
         "realtime_factor": 292.6,
+        "core": "compiled",
     },
     "delivery": {
         "overall": _stats(400, 380, 0.4, 31.0),
@@ -308,6 +309,7 @@ def test_page_shows_the_scenario_classes_and_failures(run_dir: Path) -> None:
     assert "not recovered" in page  # gw-east's flows never came back
     assert '<td class="n">94.4 %</td>' in page  # medic-1's ratio: shown nowhere else
     assert '<a href="frames-ip.pcap">' in page
+    assert "<td>compiled (mypyc)</td>" in page  # which engines the speed figures are of
 
 
 def test_page_shows_every_plot(run_dir: Path) -> None:
