@@ -118,7 +118,8 @@ class FailoverWatch:
     def results(self) -> list[dict[str, object]]:
         out: list[dict[str, object]] = []
         for w in self.watches:
-            done = len(w.recovered) == len(w.affected)
+            # No failover time without affected flows: 0 s would read as an instant reroute.
+            done = bool(w.affected) and len(w.recovered) == len(w.affected)
             out.append({
                 "at_s": round(w.at, 3),
                 "kind": w.strike.spec.kind,

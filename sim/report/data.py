@@ -191,6 +191,9 @@ def delivery_cells(name: str, stats: Mapping[str, Any]) -> list[str]:
 
 
 def failover_text(failure: Mapping[str, Any]) -> str:
-    """The failover time, or ``not recovered`` when the flows never came back."""
+    """The failover time; ``not recovered`` when the flows never came back, ``no flow
+    crossed it`` when none was affected (nothing had to fail over)."""
     value = failure.get("failover_s")
-    return "not recovered" if value is None else fmt_seconds(value)
+    if value is not None:
+        return fmt_seconds(value)
+    return "no flow crossed it" if failure.get("affected_flows") == 0 else "not recovered"

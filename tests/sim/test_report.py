@@ -348,6 +348,15 @@ def test_summary_lines_carry_the_numbers() -> None:
     assert "drops: queue_full 3, expired 1, superseded 40, collision 12, out_of_range 5" in text
 
 
+def test_a_failure_that_hit_no_flow_says_so_rather_than_0_s() -> None:
+    results = copy.deepcopy(RESULTS)
+    hit_nothing = {"at_s": 1300.0, "kind": "node_death", "target": "bb-2"}
+    results["failures"] = [{**hit_nothing, "affected_flows": 0, "recovered_flows": 0,
+                            "failover_s": None}]  # fmt: skip
+    squeezed = {" ".join(line.split()) for line in summary_lines(results)}
+    assert "1,300 s node_death bb-2 0 of 0 no flow crossed it" in squeezed
+
+
 def test_rich_summary_prints_the_same_cells() -> None:
     out = StringIO()
     print_summary(RESULTS, Console(file=out, width=120, color_system=None))
