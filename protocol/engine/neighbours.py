@@ -59,6 +59,8 @@ class Neighbour:
     when it changes; at most 255, as at most ``window`` of ``window`` bits are set)."""
     cost: int = INFINITY
     """The link cost in use (SPEC.md §8.1.2): the measured cost, with hysteresis."""
+    filed_at: float = float("inf")
+    """Where the table's death heap holds this neighbour: never later than its death."""
 
     @property
     def key(self) -> NeighbourKey:
@@ -111,11 +113,13 @@ class NeighbourTable:
         self._timed_out: dict[NeighbourKey, float] = {}
         """Neighbours lost by silence, and when: one back soon is put on probation."""
         self._deaths: list[tuple[float, str, int]] = []
-        """(time of death, interface, address), a heap, pushed whenever a neighbour is
-        heard: the entry that matches its neighbour's current death is the true one, the
-        others are dropped when they come to the top. The next deadline is then exact
-        without scanning the table (a relay hears a hundred neighbours a second), and no
-        wake-up is spent at a death a hello has since put off."""
+        """(time of death, interface, address), a heap with an entry per neighbour at its
+        ``filed_at``, which is never later than its death. A hello that puts a death off
+        leaves the entry alone; when it comes to the top it is moved to the new death.
+        The next deadline is then exact without scanning the table (a relay hears a
+        hundred neighbours a second), no wake-up is spent at a death a hello has since
+        put off, and a hello costs no heap operation. Entries of neighbours gone, or filed
+        again earlier (a shorter interval), are dropped when they come to the top."""
 
     def __iter__(self) -> Iterator[Neighbour]:
         return iter(list(self._by_key.values()))
@@ -150,16 +154,23 @@ class NeighbourTable:
             n.tx_quality = next((h.rx_quality for h in hello.heard if h.address == self.address), 0)
         if hello.departure_in_s:
             n.departure_at = now + hello.departure_in_s
-        heapq.heappush(self._deaths, (n.dead_at(iface), iface.name, sender))
+        self._file(n, iface)
         return n, _follow(n, measured_cost(iface, n))
+
+    def _file(self, n: Neighbour, iface: InterfaceConfig) -> None:
+        """Keep ``n`` in the death heap no later than its death: a new neighbour, or a
+        shorter interval that brings the death nearer, gets an entry of its own."""
+        at = n.dead_at(iface)
+        if at < n.filed_at:
+            n.filed_at = at
+            heapq.heappush(self._deaths, (at, n.interface, n.address))
 
     def heard_frame(self, now: float, iface: InterfaceConfig, address: int) -> None:
         """Any authenticated frame from a neighbour proves it is alive: on a narrowband
         link, data carries the liveness that sparse hellos alone would take minutes to."""
         n = self._by_key.get((iface.name, address))
         if n is not None and now > n.last_heard:
-            n.last_heard = now
-            heapq.heappush(self._deaths, (n.dead_at(iface), iface.name, address))
+            n.last_heard = now  # its death only moves later: next_expiry moves its entry
 
     def expire(self, now: float, interfaces: dict[str, InterfaceConfig]) -> list[Neighbour]:
         soonest = self.next_expiry(interfaces)
@@ -191,9 +202,14 @@ class NeighbourTable:
         while deaths:
             at, name, address = deaths[0]
             n = by_key.get((name, address))
-            if n is not None and n.dead_at(interfaces[name]) == at:
+            if n is None or n.filed_at != at:
+                heapq.heappop(deaths)  # gone, or filed again earlier
+                continue
+            due = n.dead_at(interfaces[name])
+            if due == at:
                 return at
-            heapq.heappop(deaths)  # heard since, or gone
+            n.filed_at = due  # heard since: its entry moves to its new death
+            heapq.heapreplace(deaths, (due, name, address))
         return None
 
     def on(self, interface: str) -> list[Neighbour]:
