@@ -31,9 +31,10 @@ COMPILED = (
     "sim/radio/collisions.py",
 )
 """Every frame sent or received passes through these: the engines, hop protection and
-the simulator's event loop and medium. Left out: modules mypyc cannot compile as written
-(``Prefix`` subclasses ``tuple``, ``header.plain`` changes an object's class, the radio
-catalog reads dataclass annotations as strings) and those off the per-frame path."""
+body codecs, and the simulator's event loop and medium. Left out: modules mypyc cannot
+compile as written (``Prefix`` subclasses ``tuple``, ``header.plain`` changes an object's
+class, the radio catalog reads dataclass annotations as strings), and those off the
+per-frame path or that measured no gain (the header codec and the world, tried)."""
 
 packages: list[str] = []
 package_dir: dict[str, str] = {}
