@@ -56,12 +56,32 @@ def test_mypy_strict() -> None:
     assert out.returncode == 0, out.stdout
 
 
+def _clean_copy(dest: Path) -> Path:
+    """The files git would commit (tracked, and new ones not ignored), as they are now:
+    a wheel built in the working tree reuses its ``build/``, where modules left from an
+    earlier build would hide one the packaging now leaves out."""
+    listed = _run("git", "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    if listed.returncode != 0:
+        pytest.skip(f"not a git checkout, so no clean copy to build from: {listed.stderr}")
+    for name in filter(None, listed.stdout.split("\0")):
+        src = ROOT / name
+        if src.is_file():  # a tracked file deleted in the working tree is not shipped
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)
+    return dest
+
+
 def test_wheel_contains_every_package_and_data(tmp_path: Path) -> None:
-    out = _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), ".")
+    source = _clean_copy(tmp_path / "source")
+    wheels = tmp_path / "wheels"
+    out = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), "."],
+        check=False, cwd=source, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
     assert out.returncode == 0, out.stderr
     import zipfile
 
-    (wheel,) = tmp_path.glob("tacmesh-*.whl")
+    (wheel,) = wheels.glob("tacmesh-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for required in (
         "tacmesh/protocol/SPEC.md",
