@@ -23,6 +23,7 @@ from tacmesh.protocol.engine.config import InterfaceConfig, Jitter, NodeConfig
 from tacmesh.protocol.engine.control import ControlPlane, Outgoing
 from tacmesh.protocol.engine.custody import CustodyStore, Held, MessageStore, State
 from tacmesh.protocol.engine.dedup import SeenMessages
+from tacmesh.protocol.engine.echo import EchoWatch, MessageKey, Resend
 from tacmesh.protocol.engine.events import Delivery, Transmit
 from tacmesh.protocol.engine.lifetimes import DEFAULT_LIFETIME_S
 from tacmesh.protocol.engine.outbound import OwnMessage, control_builder, relay_builder
@@ -90,6 +91,8 @@ class NodeEngine:
         self.queues = {i.name: InterfaceQueue(i, rng=rng) for i in config.interfaces}
         self._ifaces = {i.name: i for i in config.interfaces}
         self.seen = SeenMessages()
+        self.echoes = EchoWatch()
+        """Urgent floods this node brought onto a narrowband channel, until they come back."""
         self.reassembly = Reassembly()
         self._datagram_tags = dict.fromkeys(self.queues, 0)
         self.counters: Counter[str] = Counter()
@@ -209,11 +212,7 @@ class NodeEngine:
                 self.counters["shed_store_full"] += 1
         else:
             for iface in self.config.interfaces:
-                build = own.builder(self.codec, iface, ALL_HANDS, lambda: self.counter)
-                self.queues[iface.name].push(
-                    Queued(header.priority, self.config.address, ALL_HANDS, build, now,
-                           own.expires_at, own.size(iface), _freshness(header))
-                )  # fmt: skip
+                self._queue_own_flood(now, own, iface)
             self.counters["originated"] += 1
         self._step(now)
         return msg_id
@@ -243,7 +242,11 @@ class NodeEngine:
     def next_deadline(self) -> float:
         # Asked after every input (the driver re-arms its timer), so no lists are built.
         soonest = self.control.next_deadline()
-        for t in (self.custody.next_deadline(), self.reassembly.next_expiry()):
+        for t in (
+            self.custody.next_deadline(),
+            self.reassembly.next_expiry(),
+            self.echoes.next_deadline(),
+        ):
             if t is not None and t < soonest:
                 soonest = t
         for q in self.queues.values():
@@ -281,6 +284,9 @@ class NodeEngine:
         self.custody.expire(now)
         for held in self.custody.ready(now):
             self._dispatch(now, held)
+        for resend in self.echoes.due(now):
+            self.counters["flood_repeated"] += 1
+            resend(now)
         self.reassembly.expire(now)
         for name, q in self.queues.items():
             q.expire(now)
@@ -354,6 +360,8 @@ class NodeEngine:
                 self._accept_custody(now, interface, frame)
                 return
             self.counters["duplicates"] += 1
+            if self.echoes and self.echoes.heard(key, interface):
+                self.counters["flood_echoed"] += 1
             if take_custody:  # we hold or delivered it; our acknowledgement was lost
                 self._ack(interface, h, control_pb2.CUSTODY_DUPLICATE)
             return
@@ -366,14 +374,21 @@ class NodeEngine:
         if h.hop_limit == 0:
             self.counters["hop_limit_reached"] += 1
         elif not is_unicast(h.destination):
-            for iface in self.config.interfaces:
-                if iface.subnet and not self._floods_into_subnet(h.destination):
-                    continue
-                self._queue_relay(now, frame, iface.name, ALL_HANDS)
+            self._flood(now, frame, interface)
         elif take_custody:
             self._accept_custody(now, interface, frame)
         else:
             self._forward_unicast(now, frame)
+
+    def _flood(self, now: float, frame: Frame, came_on: str) -> None:
+        """Forward a group or all-hands message once on every interface (SPEC.md §9.5),
+        watched for its echo where this node brings it onto a channel (§9.5.1)."""
+        h = frame.header
+        for iface in self.config.interfaces:
+            if iface.subnet and not self._floods_into_subnet(h.destination):
+                continue
+            echo = iface.name != came_on and EchoWatch.wanted(iface, h.priority, h.hop_limit - 1)
+            self._queue_relay(now, frame, iface.name, ALL_HANDS, echo=echo)
 
     def _floods_into_subnet(self, group: int) -> bool:
         """A team's message goes into a sub-net only by that team's own gateway (SPEC.md
@@ -439,17 +454,64 @@ class NodeEngine:
             return
         self._queue_relay(now, frame, *route.via)
 
-    def _queue_relay(self, now: float, frame: Frame, iface_name: str, next_hop: int) -> None:
+    def _queue_relay(
+        self,
+        now: float,
+        frame: Frame,
+        iface_name: str,
+        next_hop: int,
+        *,
+        since: float | None = None,
+        echo: bool = False,
+    ) -> None:
+        """Queue ``frame`` on; ``since``: when it came in (a repeat queues it later), and
+        ``echo``: wait to hear it come back, or send it again (§9.5.1)."""
         h = frame.header
         iface = self._iface(iface_name)
+        came = now if since is None else since
         remaining = _lifetime(h) - (h.age_s or 0)
-        build = relay_builder(self.codec, iface, frame, next_hop, now)
+        build = relay_builder(self.codec, iface, frame, next_hop, came)
+        on_drop = None
+        if echo:
+
+            def again(at: float) -> None:
+                self._queue_relay(at, frame, iface_name, next_hop, since=came, echo=True)
+
+            build, on_drop = self._echoed((h.source, h.message_id), iface, build, again)
         size = BASE_HEADER_LEN + 8 + len(frame.payload) + iface.tag_len
         self.queues[iface_name].push(
-            Queued(h.priority, h.source, next_hop, build, now, now + remaining, size,
-                   _freshness(h))
+            Queued(h.priority, h.source, next_hop, build, now, came + remaining, size,
+                   _freshness(h), on_drop)
         )  # fmt: skip
         self.counters["forwarded"] += 1
+
+    def _queue_own_flood(self, now: float, own: OwnMessage, iface: InterfaceConfig) -> None:
+        h = own.header
+        build = own.builder(self.codec, iface, ALL_HANDS, lambda: self.counter)
+        on_drop = None
+        if EchoWatch.wanted(iface, h.priority, h.hop_limit):
+
+            def again(at: float) -> None:
+                self._queue_own_flood(at, own, iface)
+
+            build, on_drop = self._echoed((self.config.address, own.msg_id), iface, build, again)
+        self.queues[iface.name].push(
+            Queued(h.priority, self.config.address, ALL_HANDS, build, now, own.expires_at,
+                   own.size(iface), _freshness(h), on_drop)
+        )  # fmt: skip
+
+    def _echoed(
+        self, key: MessageKey, iface: InterfaceConfig, inner: Build, resend: Resend
+    ) -> tuple[Build, Callable[[], None]]:
+        """Watch a flood for its echo: the build tells the watch when the frame left."""
+        self.echoes.watch(key, iface.name, resend)
+
+        def build(take: Callable[[], int], at: float) -> bytes:
+            data = inner(take, at)
+            self.echoes.left(key, iface, at, len(data))
+            return data
+
+        return build, lambda: self.echoes.forget(key, iface.name)
 
     def _dispatch(self, now: float, held: Held) -> None:
         """Queue a held message toward the current next hop, or leave it waiting."""
