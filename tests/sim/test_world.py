@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -266,3 +267,25 @@ def test_overlapping_runs_share_one_tuning_of_the_collector() -> None:
             assert gc.get_threshold() == RUN_THRESHOLDS
         assert gc.get_threshold() == RUN_THRESHOLDS and gc.get_freeze_count() > 0
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+def documented_drops() -> set[str]:
+    text = (Path(__file__).resolve().parents[2] / "sim" / "report" / "RESULTS.md").read_text()
+    table = text.split("### `drops`")[1].split("###")[0]
+    return set(re.findall(r"^\| `([a-z_<>]+)` \|", table, re.M))
+
+
+def test_every_drop_reason_a_run_reports_is_documented_in_results_md() -> None:
+    failures = (
+        '\n[[failure]]\nkind = "partition"\ntarget = "alpha"\nat_s = 60\nduration_s = 30\n'
+        '\n[[failure]]\nkind = "jamming"\ncenter = [450, 0]\nradius_m = 100\nat_s = 120\n'
+        "duration_s = 30\n"
+    )
+    drops = run_scenario(diamond(failures, duration=200))["drops"]
+    assert {"cut", "jammed"} <= set(drops), drops  # the failures were felt
+    documented = documented_drops()
+    patterns = [re.escape(d).replace("<class>", "[a-z]+") for d in documented]
+    undocumented = [r for r in drops if not any(re.fullmatch(p, r) for p in patterns)]
+    assert undocumented == [], f"add them to the drops table of sim/report/RESULTS.md: {drops}"
+    # ... and the queue's own reasons, which a small run rarely shows
+    assert {"queue_full_<class>", "expired", "superseded_report", "stale_report"} <= documented
