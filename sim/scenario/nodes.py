@@ -28,6 +28,9 @@ from tacmesh.sim.scenario.problems import Problems
 from tacmesh.sim.scenario.reader import Table, present
 from tacmesh.sim.scenario.words import Raw, show, where_of
 
+MAX_COUNT = UNICAST_LAST - UNICAST_FIRST + 1
+"""A ``count`` above this could never be addressed (and would be expanded into names first)."""
+
 
 def read_node(
     raw: Raw, index: int, site: Site | None, problems: Problems
@@ -39,7 +42,7 @@ def read_node(
     name = t.name("relay-2")
     role = t.choice("role", ROLES, required=True)
     team = t.text("team")
-    count = t.integer("count", low=1)
+    count = t.integer("count", low=1, high=(MAX_COUNT, "more nodes than a mission has addresses"))
     radios = _radios(t)
     address = _address(t, count or 1)
     position = _position(t, site)

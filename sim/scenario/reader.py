@@ -163,7 +163,15 @@ class Table:
             return None
         return number
 
-    def integer(self, key: str, *, required: bool = False, low: int | None = None) -> int | None:
+    def integer(
+        self,
+        key: str,
+        *,
+        required: bool = False,
+        low: int | None = None,
+        high: tuple[int, str] | None = None,
+    ) -> int | None:
+        """``high``: the largest value allowed, and why (the error says both)."""
         value = self.raw.get(key)
         if value is None:
             if required:
@@ -174,6 +182,10 @@ class Table:
             return None
         if low is not None and value < low:
             self.problem(key, f"{key} = {value} is out of range", f"use {low} or more")
+            return None
+        if high is not None and value > high[0]:
+            limit, why = high
+            self.problem(key, f"{key} = {value} is out of range ({why})", f"use {limit:,} or less")
             return None
         return value
 

@@ -484,6 +484,13 @@ MISTAKES = [
         "site: lat = 91 is out of range; use a number from -90 to 90",
     ),
     ("count = 3", "count = 0", "count", 'node "hh": count = 0 is out of range; use 1 or more'),
+    (  # refused before it is expanded into names: 2**63 - 1 of them filled 14 GB once
+        "count = 3",
+        "count = 9223372036854775807",
+        "count",
+        'node "hh": count = 9223372036854775807 is out of range (more nodes than a mission has'
+        " addresses); use 57,343 or less",
+    ),
     (
         "every_s = 30",
         "every_s = 0",
