@@ -16,6 +16,7 @@ from tacmesh.protocol.compact import PositionReport, StatusReport, VitalSigns
 from tacmesh.protocol.crypto.certificates import Permission, parse_pb
 from tacmesh.protocol.errors import FrameError, Reject
 from tacmesh.protocol.frame_types import FrameType
+from tacmesh.protocol.heard import check as check_heard
 from tacmesh.protocol.pb import control_pb2, messages_pb2, security_pb2
 
 Body = PositionReport | StatusReport | VitalSigns | PbMessage
@@ -94,7 +95,15 @@ def _decoders() -> dict[FrameType, Callable[[bytes], Body]]:
         out[ftype] = partial(parse_pb, cls, what=ftype.name.lower())
     for ftype, compact in COMPACT_BODIES.items():
         out[ftype] = compact.decode
+    out[FrameType.HELLO] = partial(_hello, out[FrameType.HELLO])
     return out
+
+
+def _hello(parse: Callable[[bytes], Body], payload: bytes) -> Body:
+    hello = parse(payload)
+    assert isinstance(hello, control_pb2.Hello)
+    check_heard(hello.heard)  # a bytes field: protobuf cannot tell a torn entry
+    return hello
 
 
 _DECODERS = _decoders()

@@ -27,6 +27,7 @@ from tacmesh.protocol.crypto.identity import NodeIdentity
 from tacmesh.protocol.crypto.keys import NetworkKeyring, issue_key_update
 from tacmesh.protocol.crypto.trust import TrustStore
 from tacmesh.protocol.frame_types import FrameType
+from tacmesh.protocol.heard import pack as pack_heard
 from tacmesh.protocol.messages import Body
 from tacmesh.protocol.pb import control_pb2, messages_pb2, security_pb2
 
@@ -180,7 +181,7 @@ def sample_bodies(m: Mission) -> dict[FrameType, Body]:
     certs = [decode_certificate(n.cert, authority, m.mission_id) for n in m.nodes.values()]
     return {
         FrameType.HELLO: control_pb2.Hello(
-            seqno=7, interval_ms=2000, heard=[control_pb2.HeardNeighbour(address=TEAM_RELAY)]
+            seqno=7, interval_ms=2000, heard=pack_heard([(TEAM_RELAY, 200)])
         ),
         FrameType.ROUTE_UPDATE: control_pb2.RouteUpdate(
             interval_ms=5000,

@@ -20,6 +20,7 @@ from tacmesh.protocol.engine.neighbours import (
 )
 from tacmesh.protocol.engine.routing import SEQNO_MOD, RoutingTable
 from tacmesh.protocol.frame_types import FrameType
+from tacmesh.protocol.heard import pack as pack_heard
 from tacmesh.protocol.pb import control_pb2
 
 ROUTE_HOLD_INTERVALS = 3.5
@@ -316,9 +317,7 @@ class ControlPlane:
         link.since_full += 1
         if link.full_due or link.since_full >= iface.heard_every:
             hello.interval_ms = round(iface.hello_interval_s * 1000)
-            add = hello.heard.add  # in place: building each entry and copying it cost twice
-            for n in self.neighbours.on(name):
-                add(address=n.address, rx_quality=n.rx_quality)
+            hello.heard = pack_heard((n.address, n.rx_quality) for n in self.neighbours.on(name))
             link.since_full, link.full_due, link.last_full = 0, False, now
         self._outgoing.append(Outgoing(name, FrameType.HELLO, hello))
 

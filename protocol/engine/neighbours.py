@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from tacmesh.protocol.engine.config import InterfaceConfig
+from tacmesh.protocol.heard import quality_for
 from tacmesh.protocol.pb import control_pb2
 
 HISTORY = 16
@@ -151,7 +152,7 @@ class NeighbourTable:
             n.interval_s = interval
             n.last_heard = now
         if hello.heard or hello.interval_ms:  # a full hello: its heard list is authoritative
-            n.tx_quality = next((h.rx_quality for h in hello.heard if h.address == self.address), 0)
+            n.tx_quality = quality_for(hello.heard, self.address)
         if hello.departure_in_s:
             n.departure_at = now + hello.departure_in_s
         self._file(n, iface)

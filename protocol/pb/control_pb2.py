@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from tacmesh.protocol.pb import messages_pb2 as tacmesh_dot_protocol_dot_pb_dot_messages__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!tacmesh/protocol/pb/control.proto\x12\ntacmesh.v1\x1a\"tacmesh/protocol/pb/messages.proto\"5\n\x0eHeardNeighbour\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\r\x12\x12\n\nrx_quality\x18\x02 \x01(\r\"\xa6\x01\n\x05Hello\x12\r\n\x05seqno\x18\x01 \x01(\r\x12\x13\n\x0binterval_ms\x18\x02 \x01(\r\x12)\n\x05heard\x18\x03 \x03(\x0b\x32\x1a.tacmesh.v1.HeardNeighbour\x12\x16\n\x0e\x64\x65parture_in_s\x18\x04 \x01(\r\x12\x0c\n\x04role\x18\x05 \x01(\r\x12\x13\n\x0b\x65ndurance_s\x18\x06 \x01(\r\x12\x13\n\x0b\x66resh_start\x18\x07 \x01(\x08\"a\n\nRouteEntry\x12\x0e\n\x06prefix\x18\x01 \x01(\r\x12\x11\n\thost_bits\x18\x02 \x01(\r\x12\x11\n\trouter_id\x18\x03 \x01(\r\x12\r\n\x05seqno\x18\x04 \x01(\r\x12\x0e\n\x06metric\x18\x05 \x01(\r\"J\n\x0bRouteUpdate\x12\x13\n\x0binterval_ms\x18\x01 \x01(\r\x12&\n\x06routes\x18\x02 \x03(\x0b\x32\x16.tacmesh.v1.RouteEntry\"?\n\x0bWantedRoute\x12\x0e\n\x06prefix\x18\x01 \x01(\r\x12\x11\n\thost_bits\x18\x02 \x01(\r\x12\r\n\x05seqno\x18\x03 \x01(\r\"J\n\x0cRouteRequest\x12\'\n\x06routes\x18\x01 \x03(\x0b\x32\x17.tacmesh.v1.WantedRoute\x12\x11\n\thop_count\x18\x02 \x01(\r\"]\n\nCustodyAck\x12$\n\x04refs\x18\x01 \x03(\x0b\x32\x16.tacmesh.v1.MessageRef\x12)\n\x06result\x18\x02 \x01(\x0e\x32\x19.tacmesh.v1.CustodyResult\"]\n\x0fNeighbourReport\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\r\x12\x12\n\nrx_quality\x18\x02 \x01(\r\x12\x12\n\ntx_quality\x18\x03 \x01(\r\x12\x11\n\tinterface\x18\x04 \x01(\t\"\xb3\x02\n\nMgmtReport\x12\x10\n\x08uptime_s\x18\x01 \x01(\r\x12\x13\n\x0b\x62\x61ttery_pct\x18\x02 \x01(\r\x12/\n\nneighbours\x18\x03 \x03(\x0b\x32\x1b.tacmesh.v1.NeighbourReport\x12\x0e\n\x06routes\x18\x04 \x01(\r\x12\x15\n\rqueued_frames\x18\x05 \x01(\r\x12\x18\n\x10\x63ustody_messages\x18\x06 \x01(\r\x12\x34\n\x07rejects\x18\x07 \x03(\x0b\x32#.tacmesh.v1.MgmtReport.RejectsEntry\x12&\n\x08position\x18\x08 \x01(\x0b\x32\x14.tacmesh.v1.Position\x1a.\n\x0cRejectsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\"+\n\rConfigSetting\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"Q\n\nMgmtConfig\x12\x16\n\x0e\x63onfig_version\x18\x01 \x01(\r\x12+\n\x08settings\x18\x02 \x03(\x0b\x32\x19.tacmesh.v1.ConfigSetting*{\n\rCustodyResult\x12\x14\n\x10\x43USTODY_ACCEPTED\x10\x00\x12 \n\x1c\x43USTODY_REFUSED_STORAGE_FULL\x10\x01\x12\x1b\n\x17\x43USTODY_REFUSED_EXPIRED\x10\x02\x12\x15\n\x11\x43USTODY_DUPLICATE\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!tacmesh/protocol/pb/control.proto\x12\ntacmesh.v1\x1a\"tacmesh/protocol/pb/messages.proto\"\x90\x01\n\x05Hello\x12\r\n\x05seqno\x18\x01 \x01(\r\x12\x13\n\x0binterval_ms\x18\x02 \x01(\r\x12\x16\n\x0e\x64\x65parture_in_s\x18\x04 \x01(\r\x12\x0c\n\x04role\x18\x05 \x01(\r\x12\x13\n\x0b\x65ndurance_s\x18\x06 \x01(\r\x12\x13\n\x0b\x66resh_start\x18\x07 \x01(\x08\x12\r\n\x05heard\x18\x08 \x01(\x0cJ\x04\x08\x03\x10\x04\"a\n\nRouteEntry\x12\x0e\n\x06prefix\x18\x01 \x01(\r\x12\x11\n\thost_bits\x18\x02 \x01(\r\x12\x11\n\trouter_id\x18\x03 \x01(\r\x12\r\n\x05seqno\x18\x04 \x01(\r\x12\x0e\n\x06metric\x18\x05 \x01(\r\"J\n\x0bRouteUpdate\x12\x13\n\x0binterval_ms\x18\x01 \x01(\r\x12&\n\x06routes\x18\x02 \x03(\x0b\x32\x16.tacmesh.v1.RouteEntry\"?\n\x0bWantedRoute\x12\x0e\n\x06prefix\x18\x01 \x01(\r\x12\x11\n\thost_bits\x18\x02 \x01(\r\x12\r\n\x05seqno\x18\x03 \x01(\r\"J\n\x0cRouteRequest\x12\'\n\x06routes\x18\x01 \x03(\x0b\x32\x17.tacmesh.v1.WantedRoute\x12\x11\n\thop_count\x18\x02 \x01(\r\"]\n\nCustodyAck\x12$\n\x04refs\x18\x01 \x03(\x0b\x32\x16.tacmesh.v1.MessageRef\x12)\n\x06result\x18\x02 \x01(\x0e\x32\x19.tacmesh.v1.CustodyResult\"]\n\x0fNeighbourReport\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\r\x12\x12\n\nrx_quality\x18\x02 \x01(\r\x12\x12\n\ntx_quality\x18\x03 \x01(\r\x12\x11\n\tinterface\x18\x04 \x01(\t\"\xb3\x02\n\nMgmtReport\x12\x10\n\x08uptime_s\x18\x01 \x01(\r\x12\x13\n\x0b\x62\x61ttery_pct\x18\x02 \x01(\r\x12/\n\nneighbours\x18\x03 \x03(\x0b\x32\x1b.tacmesh.v1.NeighbourReport\x12\x0e\n\x06routes\x18\x04 \x01(\r\x12\x15\n\rqueued_frames\x18\x05 \x01(\r\x12\x18\n\x10\x63ustody_messages\x18\x06 \x01(\r\x12\x34\n\x07rejects\x18\x07 \x03(\x0b\x32#.tacmesh.v1.MgmtReport.RejectsEntry\x12&\n\x08position\x18\x08 \x01(\x0b\x32\x14.tacmesh.v1.Position\x1a.\n\x0cRejectsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\"+\n\rConfigSetting\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"Q\n\nMgmtConfig\x12\x16\n\x0e\x63onfig_version\x18\x01 \x01(\r\x12+\n\x08settings\x18\x02 \x03(\x0b\x32\x19.tacmesh.v1.ConfigSetting*{\n\rCustodyResult\x12\x14\n\x10\x43USTODY_ACCEPTED\x10\x00\x12 \n\x1c\x43USTODY_REFUSED_STORAGE_FULL\x10\x01\x12\x1b\n\x17\x43USTODY_REFUSED_EXPIRED\x10\x02\x12\x15\n\x11\x43USTODY_DUPLICATE\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,30 +34,28 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_MGMTREPORT_REJECTSENTRY']._loaded_options = None
   _globals['_MGMTREPORT_REJECTSENTRY']._serialized_options = b'8\001'
-  _globals['_CUSTODYRESULT']._serialized_start=1253
-  _globals['_CUSTODYRESULT']._serialized_end=1376
-  _globals['_HEARDNEIGHBOUR']._serialized_start=85
-  _globals['_HEARDNEIGHBOUR']._serialized_end=138
-  _globals['_HELLO']._serialized_start=141
-  _globals['_HELLO']._serialized_end=307
-  _globals['_ROUTEENTRY']._serialized_start=309
-  _globals['_ROUTEENTRY']._serialized_end=406
-  _globals['_ROUTEUPDATE']._serialized_start=408
-  _globals['_ROUTEUPDATE']._serialized_end=482
-  _globals['_WANTEDROUTE']._serialized_start=484
-  _globals['_WANTEDROUTE']._serialized_end=547
-  _globals['_ROUTEREQUEST']._serialized_start=549
-  _globals['_ROUTEREQUEST']._serialized_end=623
-  _globals['_CUSTODYACK']._serialized_start=625
-  _globals['_CUSTODYACK']._serialized_end=718
-  _globals['_NEIGHBOURREPORT']._serialized_start=720
-  _globals['_NEIGHBOURREPORT']._serialized_end=813
-  _globals['_MGMTREPORT']._serialized_start=816
-  _globals['_MGMTREPORT']._serialized_end=1123
-  _globals['_MGMTREPORT_REJECTSENTRY']._serialized_start=1077
-  _globals['_MGMTREPORT_REJECTSENTRY']._serialized_end=1123
-  _globals['_CONFIGSETTING']._serialized_start=1125
-  _globals['_CONFIGSETTING']._serialized_end=1168
-  _globals['_MGMTCONFIG']._serialized_start=1170
-  _globals['_MGMTCONFIG']._serialized_end=1251
+  _globals['_CUSTODYRESULT']._serialized_start=1176
+  _globals['_CUSTODYRESULT']._serialized_end=1299
+  _globals['_HELLO']._serialized_start=86
+  _globals['_HELLO']._serialized_end=230
+  _globals['_ROUTEENTRY']._serialized_start=232
+  _globals['_ROUTEENTRY']._serialized_end=329
+  _globals['_ROUTEUPDATE']._serialized_start=331
+  _globals['_ROUTEUPDATE']._serialized_end=405
+  _globals['_WANTEDROUTE']._serialized_start=407
+  _globals['_WANTEDROUTE']._serialized_end=470
+  _globals['_ROUTEREQUEST']._serialized_start=472
+  _globals['_ROUTEREQUEST']._serialized_end=546
+  _globals['_CUSTODYACK']._serialized_start=548
+  _globals['_CUSTODYACK']._serialized_end=641
+  _globals['_NEIGHBOURREPORT']._serialized_start=643
+  _globals['_NEIGHBOURREPORT']._serialized_end=736
+  _globals['_MGMTREPORT']._serialized_start=739
+  _globals['_MGMTREPORT']._serialized_end=1046
+  _globals['_MGMTREPORT_REJECTSENTRY']._serialized_start=1000
+  _globals['_MGMTREPORT_REJECTSENTRY']._serialized_end=1046
+  _globals['_CONFIGSETTING']._serialized_start=1048
+  _globals['_CONFIGSETTING']._serialized_end=1091
+  _globals['_MGMTCONFIG']._serialized_start=1093
+  _globals['_MGMTCONFIG']._serialized_end=1174
 # @@protoc_insertion_point(module_scope)

@@ -40,29 +40,6 @@ CUSTODY_DUPLICATE: CustodyResult.ValueType  # 3
 Global___CustodyResult: _TypeAlias = CustodyResult  # noqa: Y015
 
 @_typing.final
-class HeardNeighbour(_message.Message):
-    DESCRIPTOR: _descriptor.Descriptor
-
-    ADDRESS_FIELD_NUMBER: _builtins.int
-    RX_QUALITY_FIELD_NUMBER: _builtins.int
-    address: _builtins.int
-    rx_quality: _builtins.int
-    """0..255: share of the neighbour's hellos received, x255"""
-    def __init__(
-        self,
-        *,
-        address: _builtins.int = ...,
-        rx_quality: _builtins.int = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "rx_quality", b"rx_quality"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___HeardNeighbour: _TypeAlias = HeardNeighbour  # noqa: Y015
-
-@_typing.final
 class Hello(_message.Message):
     """Link sensing (SPEC.md §8.1). Sent to next hop 0xFFFF, hop limit 0.
     A "full" hello carries interval_ms and the heard list; the others carry only seqno, so
@@ -73,11 +50,11 @@ class Hello(_message.Message):
 
     SEQNO_FIELD_NUMBER: _builtins.int
     INTERVAL_MS_FIELD_NUMBER: _builtins.int
-    HEARD_FIELD_NUMBER: _builtins.int
     DEPARTURE_IN_S_FIELD_NUMBER: _builtins.int
     ROLE_FIELD_NUMBER: _builtins.int
     ENDURANCE_S_FIELD_NUMBER: _builtins.int
     FRESH_START_FIELD_NUMBER: _builtins.int
+    HEARD_FIELD_NUMBER: _builtins.int
     seqno: _builtins.int
     """increments per hello on this interface (16-bit modular)"""
     interval_ms: _builtins.int
@@ -90,18 +67,20 @@ class Hello(_message.Message):
     """time the node expects to stay up; 0 = unknown"""
     fresh_start: _builtins.bool
     """the node's first hellos after it started (SPEC.md §8.1.5)"""
-    @_builtins.property
-    def heard(self) -> _containers.RepeatedCompositeFieldContainer[Global___HeardNeighbour]: ...
+    heard: _builtins.bytes
+    """Neighbours heard on this interface, 3 bytes each: address (big-endian), then the
+    reception quality 0..255 (share of its hellos received, x255). SPEC.md §8.1.1.
+    """
     def __init__(
         self,
         *,
         seqno: _builtins.int = ...,
         interval_ms: _builtins.int = ...,
-        heard: _abc.Iterable[Global___HeardNeighbour] | None = ...,
         departure_in_s: _builtins.int = ...,
         role: _builtins.int = ...,
         endurance_s: _builtins.int = ...,
         fresh_start: _builtins.bool = ...,
+        heard: _builtins.bytes = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...

@@ -128,7 +128,7 @@ BODIES: list[tuple[str, dict[str, Any]]] = [
             "interval_ms": 500,
             "role": 6,
             "endurance_s": 5400,
-            "heard": [{"address": 0x1200, "rx_quality": 250}],
+            "heard": "EgD6",  # base64 of 12 00 fa: neighbour 0x1200 at quality 250
         },
     ),
     (

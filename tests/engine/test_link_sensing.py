@@ -10,6 +10,7 @@ from tacmesh.protocol.addresses import Role
 from tacmesh.protocol.crypto.suite import IP_TAG_LEN
 from tacmesh.protocol.engine.config import InterfaceConfig
 from tacmesh.protocol.engine.node import NodeEngine
+from tacmesh.protocol.heard import pack, unpack
 from tacmesh.protocol.pb import control_pb2
 from tacmesh.sim.mini import MiniNet
 
@@ -55,7 +56,9 @@ def test_new_neighbour_gets_a_full_hello_at_once() -> None:
     a.receive(now, "to0002", hello.data)
     bodies = [b.codec.receive(t.data, tag_len=IP_TAG_LEN, now=now).body for t in a.pop_transmits()]
     heard = [
-        {h.address for h in body.heard} for body in bodies if isinstance(body, control_pb2.Hello)
+        {address for address, _ in unpack(body.heard)}
+        for body in bodies
+        if isinstance(body, control_pb2.Hello)
     ]
     assert {B} in heard
 
@@ -63,7 +66,7 @@ def test_new_neighbour_gets_a_full_hello_at_once() -> None:
 def _hello(seqno: int, heard: int | None = None) -> control_pb2.Hello:
     hello = control_pb2.Hello(seqno=seqno, interval_ms=500)
     if heard is not None:
-        hello.heard.add(address=heard, rx_quality=255)
+        hello.heard = pack([(heard, 255)])
     return hello
 
 
@@ -140,7 +143,7 @@ def test_after_its_own_link_down_a_node_is_heard_again_within_two_hellos() -> No
 
 def _heard_at(address: int, rx_quality: int, seqno: int) -> control_pb2.Hello:
     hello = control_pb2.Hello(seqno=seqno, interval_ms=500)
-    hello.heard.add(address=address, rx_quality=rx_quality)
+    hello.heard = pack([(address, rx_quality)])
     return hello
 
 

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from tacmesh.protocol.compact import PositionReport, ResponderState, StatusReport, VitalSigns
 from tacmesh.protocol.errors import FrameError, Reject
 from tacmesh.protocol.frame_types import FrameType
+from tacmesh.protocol.heard import ENTRY_LEN
 from tacmesh.protocol.messages import (
     MUST_SIGN,
     PROTOBUF_BODIES,
@@ -25,7 +26,7 @@ from tacmesh.protocol.messages import (
     decode_body,
     encode_body,
 )
-from tacmesh.protocol.pb import messages_pb2
+from tacmesh.protocol.pb import control_pb2, messages_pb2
 
 F = FieldDescriptor
 _SCALARS: dict[int, st.SearchStrategy[Any]] = {
@@ -39,7 +40,17 @@ _SCALARS: dict[int, st.SearchStrategy[Any]] = {
 }
 
 
+_WHOLE_ENTRIES = st.binary(max_size=40).map(lambda b: b[: len(b) - len(b) % ENTRY_LEN])
+_SHAPED: dict[str, tuple[st.SearchStrategy[Any], Any]] = {
+    "tacmesh.v1.Hello.heard": (_WHOLE_ENTRIES, b"\x12\x00\xff\x0a\x01\x00"),
+}
+"""Fields whose bytes have a layout of their own (strategy, full sample): protobuf takes
+any bytes, the decoder refuses a heard list of torn entries (SPEC.md §8.1.1)."""
+
+
 def field_values(field: FieldDescriptor, depth: int) -> st.SearchStrategy[Any]:
+    if field.full_name in _SHAPED:
+        return _SHAPED[field.full_name][0]
     if field.type == F.TYPE_ENUM:
         return st.sampled_from([v.number for v in field.enum_type.values])
     if field.type == F.TYPE_MESSAGE:
@@ -92,6 +103,8 @@ def full_message(desc: Descriptor) -> Message:
             value: Any = field.enum_type.values[-1].number
         elif field.type == F.TYPE_MESSAGE:
             value = full_message(field.message_type)
+        elif field.full_name in _SHAPED:
+            value = _SHAPED[field.full_name][1]
         else:
             value = sample[field.type]
         kwargs[field.name] = [value, value] if field.is_repeated else value
@@ -171,3 +184,11 @@ def test_malformed_protobuf_is_malformed_body(payload: bytes) -> None:
 
 def test_signature_policy() -> None:
     assert set(MUST_SIGN) == {FrameType.SOS, FrameType.ORDER, FrameType.MGMT_CONFIG}
+
+
+@given(st.binary(max_size=40).filter(lambda b: len(b) % ENTRY_LEN != 0))
+def test_a_hello_with_a_torn_heard_entry_is_malformed(heard: bytes) -> None:
+    payload = control_pb2.Hello(seqno=1, interval_ms=500, heard=heard).SerializeToString()
+    with pytest.raises(FrameError) as err:
+        decode_body(FrameType.HELLO, payload)
+    assert err.value.reason is Reject.MALFORMED_BODY
