@@ -25,7 +25,9 @@ from tacmesh.protocol.errors import FrameError, Reject
 from tacmesh.protocol.fragment import FRAGMENT_HEADER_LEN, decode_fragment
 from tacmesh.protocol.frame_types import FrameType
 from tacmesh.protocol.header import Header, decode_header, peek_type
+from tacmesh.protocol.heard import unpack as unpack_heard
 from tacmesh.protocol.messages import decode_body
+from tacmesh.protocol.pb import control_pb2
 from tacmesh.protocol.scapy_layer import TACMESH_UDP_PORT, read_capture
 
 if TYPE_CHECKING:
@@ -148,6 +150,14 @@ def _open(
 
 
 def _body_text(body: object) -> str:
+    if isinstance(body, control_pb2.Hello) and body.heard:
+        # The packed heard list (SPEC.md §8.1.1) read as neighbours, not escaped bytes.
+        rest = control_pb2.Hello()
+        rest.CopyFrom(body)
+        rest.ClearField("heard")
+        heard = ", ".join(f"{format_address(a)} q{q}" for a, q in unpack_heard(body.heard))
+        inner = text_format.MessageToString(rest, as_one_line=True)
+        return f"Hello {{{inner} heard: [{heard}]}}"
     if isinstance(body, PbMessage):
         inner = text_format.MessageToString(body, as_one_line=True)
         return f"{type(body).__name__} {{{inner}}}"

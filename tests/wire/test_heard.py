@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import pytest
+from conftest import Mission
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tacmesh.protocol.dissect import dissect_frame
 from tacmesh.protocol.errors import FrameError, Reject
+from tacmesh.protocol.frame_types import FrameType
+from tacmesh.protocol.header import Header
 from tacmesh.protocol.heard import ENTRY_LEN, check, pack, quality_for, unpack
+from tacmesh.protocol.pb import control_pb2
+from tacmesh.protocol.priority import Priority
 
 ADDRESSES = st.integers(0, 0xFFFF)
 QUALITIES = st.integers(0, 255)
@@ -46,3 +52,12 @@ def test_a_list_of_torn_entries_is_a_malformed_body(size: int) -> None:
     with pytest.raises(FrameError) as err:
         check(bytes(size))
     assert err.value.reason is Reject.MALFORMED_BODY
+
+
+def test_the_dissector_reads_a_heard_list_as_neighbours(mission: Mission) -> None:
+    node = mission.relay
+    hello = control_pb2.Hello(seqno=9, interval_ms=30000, heard=pack([(0x1201, 250), (0x0A01, 0)]))
+    header = Header(FrameType.HELLO, Priority.CONTROL, 0, 0, node.address, 5, 0xFFFF, 0xFFFF)
+    data = node.codec.encode(header, hello, tag_len=4)
+    d = dissect_frame(data, tag_len=4, keyring=node.codec.keyring)
+    assert d.body == "Hello {seqno: 9 interval_ms: 30000 heard: [0x1201 q250, 0x0a01 q0]}"
