@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from engine.topologies import GATEWAYS, UAV1, Flow, team_members, text, two_tier
-from engine.watched import Wrap, watch
+from engine.watched import on_transmits
 from tacmesh.protocol.addresses import ALL_HANDS, team_group
 from tacmesh.protocol.engine.events import Transmit
 from tacmesh.protocol.frame_types import FrameType
@@ -31,19 +31,9 @@ def record(net: MiniNet) -> list[Transmission]:
     """Every frame every engine hands to the network, in order."""
     log: list[Transmission] = []
 
-    def recording(address: int) -> Wrap:
-        def wrap(pop: Popper) -> Popper:
-            def recorded() -> list[Transmit]:
-                out = pop()
-                log.extend((net.now, address, t.interface, t.next_hop, t.data) for t in out)
-                return out
-
-            return recorded
-
-        return wrap
-
     for address in list(net.engines):
-        watch(net, address, {"pop_transmits": recording(address)})
+        on_transmits(net, address, lambda out, a=address: log.extend(
+            (net.now, a, t.interface, t.next_hop, t.data) for t in out))  # fmt: skip
     return log
 
 

@@ -29,7 +29,7 @@ from tacmesh.protocol.priority import Priority
 from tacmesh.sim.mini import MiniNet
 
 from .topologies import deliveries, text
-from .watched import watch
+from .watched import on_transmits
 
 CP, GW = 0x0001, 0x0100
 MEMBERS = (0x1001, 0x1002, 0x1003)
@@ -67,16 +67,11 @@ def count_frames(net: MiniNet, node: int, interface: str, ftype: FrameType) -> l
     """Watch what ``node`` puts on ``interface``: the times it sends a frame of ``ftype``."""
     times: list[float] = []
 
-    def recording(pop: Callable[[], list[Transmit]]) -> Callable[[], list[Transmit]]:
-        def popped() -> list[Transmit]:
-            out = pop()
-            times.extend(net.now for t in out if t.interface == interface
-                         and peek_type(t.data) is ftype)  # fmt: skip
-            return out
+    def seen(out: list[Transmit]) -> None:
+        times.extend(net.now for t in out if t.interface == interface
+                     and peek_type(t.data) is ftype)  # fmt: skip
 
-        return popped
-
-    watch(net, node, {"pop_transmits": recording})
+    on_transmits(net, node, seen)
     return times
 
 

@@ -8,19 +8,16 @@ while A sends, so A's frames can be handed to R at chosen times.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
 from tacmesh.protocol.addresses import ALL_HANDS
 from tacmesh.protocol.engine.config import InterfaceConfig
-from tacmesh.protocol.engine.events import Transmit
 from tacmesh.protocol.frame_types import FrameType
 from tacmesh.protocol.header import decode_header, peek_type
 from tacmesh.sim.mini import MiniNet
 
 from .topologies import position
-from .watched import watch
+from .watched import on_transmits
 
 A, B, R = 0x0101, 0x0102, 0x0103
 LORA = InterfaceConfig.narrowband("lora")
@@ -36,15 +33,8 @@ def frames_from_a(count: int) -> tuple[MiniNet, list[bytes]]:
     net.run_for(100.0)  # everyone has heard everyone's hellos
     sent: list[bytes] = []
 
-    def recording(pop: Callable[[], list[Transmit]]) -> Callable[[], list[Transmit]]:
-        def popped() -> list[Transmit]:
-            out = pop()
-            sent.extend(t.data for t in out if peek_type(t.data) is FrameType.POSITION)
-            return out
-
-        return popped
-
-    watch(net, A, {"pop_transmits": recording})
+    on_transmits(net, A, lambda out: sent.extend(
+        t.data for t in out if peek_type(t.data) is FrameType.POSITION))  # fmt: skip
     a_at_r = net.engines[R].control.neighbours.get(("lora", A))
     assert a_at_r is not None
     heard = a_at_r.last_heard

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, cast
 
+from tacmesh.protocol.engine.events import Transmit
 from tacmesh.protocol.engine.node import NodeEngine
 from tacmesh.sim.mini import MiniNet
 
@@ -31,3 +32,18 @@ class Watched:
 def watch(net: MiniNet, address: int, wraps: dict[str, Wrap]) -> None:
     """Put a :class:`Watched` in place of the engine at ``address``."""
     net.engines[address] = cast(NodeEngine, Watched(net.engines[address], wraps))
+
+
+def on_transmits(net: MiniNet, address: int, seen: Callable[[list[Transmit]], object]) -> None:
+    """Call ``seen`` with every batch of frames the engine at ``address`` hands over (at
+    ``net.now``), then let them go on as usual."""
+
+    def wrap(pop: Callable[[], list[Transmit]]) -> Callable[[], list[Transmit]]:
+        def popped() -> list[Transmit]:
+            out = pop()
+            seen(out)
+            return out
+
+        return popped
+
+    watch(net, address, {"pop_transmits": wrap})
