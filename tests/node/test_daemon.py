@@ -87,7 +87,10 @@ def test_field_queries_describe_the_line(line: dict[str, Daemon]) -> None:
     b = line["b"]
     status = b.ask("status")["status"]
     assert status["address"] == f"0x{B:04x}" and status["role"] == "team_relay"
-    assert status["neighbors"] == 2 and status["links"]["lo"]["open"] is True
+    assert status["links"]["lo"]["open"] is True
+    # Usable neighbours: on a loaded machine a real-time daemon can miss two 0.5 s hellos
+    # and hold a neighbour on probation for a few seconds (CI saw 1 once): both come back.
+    wait_for(lambda: b.ask("status")["status"]["neighbors"] == 2, 20, "b to use both links")
     neighbours = {row["address"] for row in b.ask("neighbors")["neighbors"]}
     assert neighbours == {f"0x{A:04x}", f"0x{C:04x}"}
     assert [q["interface"] for q in b.ask("queues")["queues"]] == ["lo"]
