@@ -3,11 +3,12 @@
 An ``Orbit`` flies a circle clockwise (right-hand turns, as holding patterns and most
 autopilot loiters do) at constant speed, so its angular speed is speed / radius.
 
-A ``Sortie`` takes off from its base at t = 0, flies straight to the nearest point of its
-loiter circle, orbits, and leaves the circle at the last moment that still gets it home
-at cruise speed when its endurance runs out. Climb and descent are not modelled: it is
-at cruise altitude from take-off until landing, and on the ground (altitude 0, at base)
-before t = 0 and from ``lands_at`` on. With no endurance it never leaves.
+A ``Sortie`` takes off from its base at ``takeoff_s`` (0 unless a relief waits on the
+ground), flies straight to the nearest point of its loiter circle, orbits, and leaves the
+circle at the last moment that still gets it home at cruise speed when its endurance
+(counted from take-off) runs out. Climb and descent are not modelled: it is at cruise
+altitude from take-off until landing, and on the ground (altitude 0, at base) before
+``takeoff_s`` and from ``lands_at`` on. With no endurance it never leaves.
 
 Speeds are taken from the spec as given; the scenario's default (1.2 m/s, a walker) is
 the caller's to replace for aircraft (fixed-wing relays cruise at about 20-25 m/s).
@@ -78,7 +79,16 @@ def bearing_from(centre: Point2, point: Point2) -> float:
 class Sortie:
     """Out from ``base`` to the loiter circle, orbit, back to base by ``endurance_s``."""
 
-    __slots__ = ("arrives_at", "base", "entry", "exit", "lands_at", "leaves_at", "loiter")
+    __slots__ = (
+        "arrives_at",
+        "base",
+        "entry",
+        "exit",
+        "lands_at",
+        "leaves_at",
+        "loiter",
+        "takeoff_s",
+    )
 
     def __init__(
         self,
@@ -89,18 +99,23 @@ class Sortie:
         speed_mps: float,
         altitude_m: float,
         endurance_s: float | None,
+        takeoff_s: float = 0.0,
     ) -> None:
         if not (radius_m > 0 and speed_mps > 0):
             raise ValueError(
                 f"sortie radius_m and speed_mps must be > 0, got {radius_m}, {speed_mps}"
             )
+        if not (takeoff_s >= 0 and math.isfinite(takeoff_s)):
+            raise ValueError(f"sortie takeoff_s must be >= 0, got {takeoff_s}")
         phase = bearing_from(centre, base)
         self.base = base
+        self.takeoff_s = takeoff_s
         self.entry: Point2 = (
             centre[0] + radius_m * math.cos(phase),
             centre[1] + radius_m * math.sin(phase),
         )
-        self.arrives_at = math.dist(base, self.entry) / speed_mps
+        out_s = math.dist(base, self.entry) / speed_mps
+        self.arrives_at = takeoff_s + out_s
         self.loiter = Orbit(
             centre, radius_m, speed_mps, altitude_m, phase_rad=phase, t0=self.arrives_at
         )
@@ -108,27 +123,27 @@ class Sortie:
             self.leaves_at = self.lands_at = math.inf
             self.exit = self.entry  # never used: it never leaves
             return
-        if endurance_s < 2.0 * self.arrives_at:
+        if endurance_s < 2.0 * out_s:
             hint = " (1.2 m/s is a walker's speed: set the UAV's)" if speed_mps <= 2 else ""
             raise ValueError(
                 f"sortie endurance_s {endurance_s:g} s is shorter than the flight out to "
-                f"the loiter circle and back ({2.0 * self.arrives_at:g} s at "
+                f"the loiter circle and back ({2.0 * out_s:g} s at "
                 f"{speed_mps:g} m/s){hint}"
             )
-        self.lands_at = endurance_s
-        self.leaves_at = self._last_departure(endurance_s)
+        self.lands_at = takeoff_s + endurance_s
+        self.leaves_at = self._last_departure(self.lands_at)
         self.exit = self.loiter.ground(self.leaves_at)
 
-    def _last_departure(self, endurance_s: float) -> float:
+    def _last_departure(self, lands_at: float) -> float:
         """Latest time on the circle from which straight home at cruise speed lands by
-        ``endurance_s``. ``t + distance_home(t) / speed`` never decreases (the distance
+        ``lands_at``. ``t + distance_home(t) / speed`` never decreases (the distance
         home cannot shrink faster than the UAV flies), so bisection finds it."""
         speed = self.loiter.speed_mps
 
         def late(t: float) -> bool:
-            return t + math.dist(self.loiter.ground(t), self.base) / speed > endurance_s
+            return t + math.dist(self.loiter.ground(t), self.base) / speed > lands_at
 
-        lo, hi = self.arrives_at, endurance_s  # late(lo) is False: checked by the caller
+        lo, hi = self.arrives_at, lands_at  # late(lo) is False: checked by the caller
         while True:
             mid = 0.5 * (lo + hi)
             if mid in (lo, hi):
@@ -145,10 +160,11 @@ class Sortie:
 
     def position(self, t: float) -> Point3:
         alt = self.loiter.altitude_m
-        if t < 0.0 or t >= self.lands_at:
+        if t < self.takeoff_s or t >= self.lands_at:
             return self.base[0], self.base[1], 0.0
         if t < self.arrives_at:
-            x, y = lerp(self.base, self.entry, t / self.arrives_at)
+            out_s = self.arrives_at - self.takeoff_s
+            x, y = lerp(self.base, self.entry, (t - self.takeoff_s) / out_s)
         elif t < self.leaves_at:
             x, y = self.loiter.ground(t)
         else:

@@ -90,6 +90,7 @@ def make_track(
             speed_mps=spec.speed_mps,
             altitude_m=alt,
             endurance_s=spec.endurance_s,
+            takeoff_s=spec.takeoff_s,
         )
     raise ValueError(f"unknown mobility model {model!r}")
 
@@ -105,7 +106,7 @@ def check(spec: Mobility, *, start: Point2, duration_s: float) -> None:
     m = spec.model
     _finite("start", *start)
     _finite("duration_s", duration_s)
-    _finite(f"{m}: speed_mps, pause_s, radius_m, altitude_m", *_scalars(spec))
+    _finite(f"{m}: speed_mps, pause_s, radius_m, altitude_m, takeoff_s", *_scalars(spec))
     for point in (*spec.waypoints, *([spec.base] if spec.base else [])):
         _finite(f"{m}: waypoint/base coordinates", *point)
     if duration_s < 0:
@@ -124,11 +125,13 @@ def check(spec: Mobility, *, start: Point2, duration_s: float) -> None:
         raise ValueError(f"group: radius_m must be >= 0, got {spec.radius_m}")
     if m == "sortie" and spec.endurance_s is not None and not spec.endurance_s > 0:
         raise ValueError(f"sortie: endurance_s must be > 0, got {spec.endurance_s}")
+    if m == "sortie" and not spec.takeoff_s >= 0:
+        raise ValueError(f"sortie: takeoff_s must be >= 0, got {spec.takeoff_s}")
 
 
 def _scalars(spec: Mobility) -> tuple[float, ...]:
     extra = () if spec.endurance_s is None else (spec.endurance_s,)
-    return (spec.speed_mps, spec.pause_s, spec.radius_m, spec.altitude_m, *extra)
+    return (spec.speed_mps, spec.pause_s, spec.radius_m, spec.altitude_m, spec.takeoff_s, *extra)
 
 
 def _check_area(area: Area, model: str) -> None:

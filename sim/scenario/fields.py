@@ -56,6 +56,7 @@ MOBILITY_KEYS = (
     "radius_m",
     "altitude_m",
     "endurance_s",
+    "takeoff_s",
     "base",
     "leader",
 )
@@ -82,6 +83,7 @@ MOBILITY_APPLIES: dict[str, tuple[str, ...]] = {
     "leader": ("group",),
     "radius_m": ("group", "orbit", "sortie"),
     "endurance_s": ("sortie",),
+    "takeoff_s": ("sortie",),
     "base": ("sortie",),
 }
 
@@ -134,6 +136,7 @@ EXAMPLES: dict[str, str] = {
     "area": "[-500, -500, 500, 500]",
     "pause_s": "30",
     "endurance_s": "2400",
+    "takeoff_s": "1200",
     "base": "[-2000, 0]",
     "leader": '"fire-1-gw"',
     "kind": '"position"',

@@ -34,6 +34,7 @@ def read_mobility(node: Table, altitude: float | None, has_team: bool) -> Mobili
         "radius_m": m.number("radius_m", above=0),
         "altitude_m": m.number("altitude_m", low=0),
         "endurance_s": m.number("endurance_s", above=0),
+        "takeoff_s": m.number("takeoff_s", low=0),
         "base": m.point("base"),
         "leader": m.text("leader"),
     }

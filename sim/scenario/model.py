@@ -52,6 +52,8 @@ class Mobility:
     altitude_m: float = 0.0
     endurance_s: float | None = None
     """sortie: flight time from take-off until the UAV must be back at base."""
+    takeoff_s: float = 0.0
+    """sortie: when the UAV leaves the ground (a relief waits at base until then)."""
     base: tuple[float, float] | None = None
     """sortie: where the UAV takes off and returns to."""
     leader: str | None = None

@@ -235,6 +235,8 @@ def sortie(
     radius: float,
     endurance: float | None,
     speed: float = 20.0,
+    *,
+    takeoff: float = 0.0,
 ) -> Sortie:
     spec = Mobility(
         model="sortie",
@@ -244,6 +246,7 @@ def sortie(
         altitude_m=250.0,
         endurance_s=endurance,
         base=base,
+        takeoff_s=takeoff,
     )
     t = track(spec, start=(99.0, 99.0))
     assert isinstance(t, Sortie)
@@ -291,6 +294,46 @@ def test_sortie_timeline(
     assert_speed_bound(s, speed, [*flight, s.arrives_at, s.leaves_at, endurance, endurance + 9])
 
 
+def test_a_relief_sortie_waits_on_the_ground_until_take_off() -> None:
+    # The same flight as test_sortie_by_hand, 1,000 s later: endurance counts from take-off.
+    s = sortie((5_000.0, 0.0), (0.0, 0.0), 1_000.0, 3_600.0, takeoff=1_000.0)
+    on_time = sortie((5_000.0, 0.0), (0.0, 0.0), 1_000.0, 3_600.0)
+    assert s.position(0.0) == s.position(999.9) == (5_000.0, 0.0, 0.0)
+    assert s.position(1_000.0) == (5_000.0, 0.0, 250.0)
+    assert s.position(1_100.0) == pytest.approx((3_000.0, 0.0, 250.0))
+    assert s.arrives_at == pytest.approx(1_200.0)
+    assert s.lands_at == 4_600.0
+    assert s.leaves_at == pytest.approx(on_time.leaves_at + 1_000.0)
+    assert s.position(4_600.0) == (5_000.0, 0.0, 0.0)
+
+
+@given(
+    points,
+    points,
+    st.tuples(st.floats(50.0, 3_000.0), st.floats(10.0, 40.0)),
+    st.floats(1.0, 5_000.0),
+    st.floats(0.0, 1.0),
+)
+def test_take_off_shifts_the_whole_sortie(
+    base: tuple[float, float],
+    centre: tuple[float, float],
+    circle: tuple[float, float],
+    takeoff: float,
+    when: float,
+) -> None:
+    radius, speed = circle
+    out = abs(math.dist(base, centre) - radius) / speed
+    endurance = 2 * out + 600.0
+    late = sortie(base, centre, radius, endurance, speed, takeoff=takeoff)
+    now = sortie(base, centre, radius, endurance, speed)
+    assert late.position(takeoff * when * 0.999) == (base[0], base[1], 0.0)
+    for a, b in ((late.arrives_at, now.arrives_at), (late.leaves_at, now.leaves_at),
+                 (late.lands_at, now.lands_at)):  # fmt: skip
+        assert a == pytest.approx(b + takeoff, abs=1e-6)
+    t = endurance * when
+    assert late.position(takeoff + t) == pytest.approx(now.position(t), abs=1e-6)
+
+
 def test_sortie_without_endurance_never_leaves() -> None:
     s = sortie((0.0, 0.0), (3_000.0, 4_000.0), 500.0, None)
     assert s.leaves_at == s.lands_at == math.inf
@@ -331,6 +374,11 @@ def test_sortie_defaults_base_to_start() -> None:
             "endurance",
         ),
         (Mobility(model="sortie", speed_mps=20.0, endurance_s=0.0), "endurance"),
+        (Mobility(model="sortie", speed_mps=20.0, endurance_s=900.0, takeoff_s=-1.0), "takeoff"),
+        (
+            Mobility(model="sortie", speed_mps=20.0, endurance_s=900.0, takeoff_s=math.inf),
+            "finite",
+        ),
         (Mobility(model="random_waypoint", area=(10.0, 0.0, 0.0, 10.0)), "area"),
         (Mobility(model="random_waypoint", pause_s=-1.0), "pause_s"),
         (Mobility(model="group", radius_m=-1.0), "radius_m"),

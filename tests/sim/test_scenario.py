@@ -572,6 +572,19 @@ MISTAKES = [
     ),
     (
         'model = "orbit", radius_m = 500',
+        'model = "orbit", radius_m = 500, takeoff_s = 600',
+        "takeoff_s",
+        'node "uav-1": takeoff_s does not apply to mobility model "orbit"; remove it (only'
+        ' "sortie" reads it)',
+    ),
+    (
+        'model = "orbit"',
+        'model = "sortie", waypoints = [[1, 2]], endurance_s = 2400, takeoff_s = -60',
+        "takeoff_s",
+        'node "uav-1": takeoff_s = -60 is out of range; use a number of at least 0',
+    ),
+    (
+        'model = "orbit", radius_m = 500',
         'model = "static", leader = "cp"',
         "static",
         'node "uav-1": leader does not apply to mobility model "static"; remove it (only "group"'
