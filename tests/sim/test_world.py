@@ -167,6 +167,23 @@ def test_a_restarted_relay_comes_back_and_carries_traffic_again() -> None:
     assert results["delivery"]["by_class"]["vitals"]["ratio"] == 1.0
 
 
+def test_the_valley_fails_over_to_the_masts_and_waits_for_the_relief_uav() -> None:
+    """The main job's story (examples/earthquake-valley.toml): UAV-1's announced departure
+    moves every flow it carried to the masts before it leaves; when mast bb-2 dies the
+    upper valley has no way out until the relief UAV-2 takes off at 1380 s, so its flows
+    recover 80 s later and the gateways' custody carries the vitals across the gap."""
+    results = run_scenario(load_scenario(EXAMPLE))
+    departure, death = results["failures"]
+    assert (departure["kind"], death["kind"]) == ("uav_departure", "node_death")
+    assert departure["affected_flows"] > 0
+    assert departure["recovered_flows"] == departure["affected_flows"]
+    assert departure["failover_s"] < 2.0  # announced 60 s ahead: moved before the break
+    assert death["affected_flows"] > 0 and death["recovered_flows"] == death["affected_flows"]
+    assert 1380 - 1300 <= death["failover_s"] < 1380 - 1300 + 5
+    vitals = results["delivery"]["by_class"]["vitals"]
+    assert vitals["delivered"] >= vitals["sent"] - 2 and vitals["latency_s"]["max"] > 60
+
+
 def test_the_run_directory_holds_results_series_topology_plots_and_pcap(tmp_path: Path) -> None:
     out = tmp_path / "run"
     failure = '\n[[failure]]\nkind = "node_death"\ntarget = "r1"\nat_s = 60\n'
