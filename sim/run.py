@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import difflib
 import json
 import time
 from collections.abc import Callable
@@ -19,7 +20,9 @@ from typing import Any
 from tacmesh.protocol.engine import COMPILED
 from tacmesh.sim.build import SimNode
 from tacmesh.sim.medium import Port
+from tacmesh.sim.mobility.build import check as check_mobility
 from tacmesh.sim.pcap import PcapWriter
+from tacmesh.sim.scenario.fields import MOBILITY_APPLIES
 from tacmesh.sim.scenario.model import Scenario
 from tacmesh.sim.world import START_EPOCH, World
 
@@ -151,7 +154,9 @@ def _cell(value: object) -> str:
 def apply_overrides(scenario: Scenario, overrides: dict[str, object]) -> Scenario:
     """Change a scenario by dotted paths: ``seed``, ``duration_s``, ``topology_interval_s``,
     ``radio.<profile>.<field>`` (adds or changes a [[radio]] table),
-    ``traffic.<kind>.<field>`` (every entry of that kind), ``failure.<n>.<field>``.
+    ``traffic.<kind>.<field>`` (every entry of that kind), ``failure.<n>.<field>``,
+    ``node.<name>.<field>`` and ``node.<name>.mobility.<field>`` (a [[node]] table by its
+    name: a ``count`` table's changes apply to all its members).
     A path that names nothing, or a value the scenario cannot run with, raises ValueError."""
     for path, value in overrides.items():
         parts = path.split(".")
@@ -181,11 +186,13 @@ def apply_overrides(scenario: Scenario, overrides: dict[str, object]) -> Scenari
             i = int(parts[1])
             failures[i] = _replace(failures[i], parts[2], value, path)
             scenario = dataclasses.replace(scenario, failures=tuple(failures))
+        elif parts[0] == "node" and len(parts) in (3, 4):
+            scenario = _node(scenario, parts[1], parts[2:], value, path)
         else:
             raise ValueError(
                 f"cannot override {path!r}: use seed, duration_s, "
-                "radio.<profile>.<field>, traffic.<kind>.<field> or "
-                "failure.<n>.<field>"
+                "radio.<profile>.<field>, traffic.<kind>.<field>, "
+                "failure.<n>.<field>, node.<name>.<field> or node.<name>.mobility.<field>"
             )
     check_runnable(scenario)
     return scenario
@@ -199,6 +206,42 @@ def _replace(obj: Any, name: str, value: object, path: str) -> Any:
             f"{', '.join(n for n in names if n not in ('line', 'source'))})"
         )
     return dataclasses.replace(obj, **{name: value})
+
+
+def _node(scenario: Scenario, name: str, fields: list[str], value: object,
+          path: str) -> Scenario:  # fmt: skip
+    """A [[node]] table's field, or its mobility's (checked as the loader would)."""
+    names = [n.name for n in scenario.nodes]
+    if name not in names:
+        close = difflib.get_close_matches(name, names, n=1)
+        hint = f'; did you mean "{close[0]}"?' if close else ""
+        raise ValueError(f'cannot override {path!r}: no [[node]] is named "{name}"{hint}')
+    nodes = list(scenario.nodes)
+    i = names.index(name)
+    node = nodes[i]
+    if len(fields) == 1:
+        if fields[0] in ("mobility", "radios"):
+            raise ValueError(f"cannot override {path!r}: name one of its fields")
+        node = _replace(node, fields[0], value, path)
+    elif fields[0] == "mobility":
+        mobility = _replace(node.mobility, fields[1], value, path)
+        models = MOBILITY_APPLIES.get(fields[1], (mobility.model,))
+        if mobility.model not in models:
+            raise ValueError(
+                f"cannot override {path!r}: {name} moves by {mobility.model!r}, which does "
+                f"not read {fields[1]} (only {' and '.join(models)} "
+                f"{'reads' if len(models) == 1 else 'read'} it)"
+            )
+        start = node.position if node.position is not None else (0.0, 0.0)
+        try:
+            check_mobility(mobility, start=start, duration_s=scenario.duration_s)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"cannot override {path!r}: {exc}") from None
+        node = dataclasses.replace(node, mobility=mobility)
+    else:
+        raise ValueError(f"cannot override {path!r}: use node.<name>.mobility.<field>")
+    nodes[i] = node
+    return dataclasses.replace(scenario, nodes=tuple(nodes))
 
 
 def check_runnable(scenario: Scenario) -> None:

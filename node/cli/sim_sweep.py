@@ -42,6 +42,8 @@ parameter paths:
   radio.<profile>.<field>                     a radio profile (built-in or [[radio]])
   traffic.<kind>.<field>                      every [[traffic]] entry of that kind
   failure.<index>.<field>                     the index-th [[failure]], from 0
+  node.<name>.<field>                         a [[node]] table (a count table: all of it)
+  node.<name>.mobility.<field>                its movement, e.g. node.uav-2.mobility.takeoff_s
   Values are read as whole numbers, numbers, true/false, else text.
 
 on a Dask cluster:

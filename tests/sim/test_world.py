@@ -218,6 +218,28 @@ def test_overrides_change_the_scenario_and_refuse_what_cannot_run() -> None:
         apply_overrides(diamond(), {"traffic.sos.at_s": 3})
 
 
+def test_a_node_override_moves_the_relief_and_refuses_what_the_node_would_ignore() -> None:
+    """``node.<name>.mobility.<field>``: the sweep that asks when the valley's relief UAV
+    must take off. A field the node's model does not read would draw a flat line."""
+    valley = load_scenario(EXAMPLE)
+    early = apply_overrides(valley, {"node.uav-2.mobility.takeoff_s": 1250})
+    by_name = {n.name: n for n in early.nodes}
+    assert by_name["uav-2"].mobility.takeoff_s == 1250
+    assert [n for n in early.nodes if n.name != "uav-2"] == [
+        n for n in valley.nodes if n.name != "uav-2"
+    ]
+    assert apply_overrides(valley, {"node.bb-1.altitude_m": 30}).nodes[1].altitude_m == 30
+    for path, value, match in [
+        ("node.uav-3.mobility.takeoff_s", 1, 'did you mean "uav-2"'),
+        ("node.cp.mobility.takeoff_s", 1, "only sortie reads it"),
+        ("node.uav-2.mobility.takeoff_s", -1, "takeoff_s must be >= 0"),
+        ("node.uav-2.mobility.take_off", 1, "no field 'take_off'"),
+        ("node.uav-2.mobility", 1, "name one of its fields"),
+    ]:
+        with pytest.raises(ValueError, match=re.escape(match)):
+            apply_overrides(valley, {path: value})
+
+
 def test_the_cli_runs_the_built_in_example(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
