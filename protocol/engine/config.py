@@ -22,6 +22,12 @@ COST_AIR = 128
 COST_NARROWBAND = 512
 COST_SATELLITE = 1024
 
+HEARD_EVERY_IP = 8
+"""On IP links every 8th hello is full, listing the neighbours heard (SPEC.md §8.1.1)."""
+HEARD_EVERY_NARROWBAND = 1
+"""On narrowband every hello is full: hellos are 30 s apart, so every 8th would take four
+minutes to tell a new neighbour that the link works both ways."""
+
 
 @dataclass(frozen=True, slots=True)
 class InterfaceConfig:
@@ -33,7 +39,7 @@ class InterfaceConfig:
     hello_interval_s: float = 0.5
     dead_after_intervals: float = 2.5
     """A neighbour silent this many of its hello intervals is lost (SPEC.md §8.1)."""
-    heard_every: int = 8
+    heard_every: int = HEARD_EVERY_IP
     """Carry the heard-neighbour list in every n-th hello only: it is most of a hello's size."""
     bitrate_bps: float | None = None
     """Air bit rate of a shared narrowband channel; None for links that are not the bottleneck."""
@@ -64,7 +70,7 @@ class InterfaceConfig:
             cost=COST_NARROWBAND,
             hello_interval_s=30.0,
             dead_after_intervals=3.5,
-            heard_every=1,
+            heard_every=HEARD_EVERY_NARROWBAND,
             # LoRa SF7/125 kHz: 5.47 kbit/s, 8-symbol preamble; 10 % duty (EU 869.4-869.65 MHz).
             bitrate_bps=5470.0,
             duty_cycle=0.1,

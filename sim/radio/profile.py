@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tacmesh.protocol.crypto.suite import TAG_LENGTHS
-from tacmesh.protocol.engine.config import InterfaceConfig
+from tacmesh.protocol.engine.config import HEARD_EVERY_IP, HEARD_EVERY_NARROWBAND, InterfaceConfig
 from tacmesh.sim.radio import lora, propagation
 
 KINDS = ("lora", "wifi", "lte", "air", "satellite")
@@ -33,8 +33,6 @@ LORA_FIELDS = (
     "low_data_rate_optimize",
 )
 """The modem settings, used by kind lora only."""
-HEARD_EVERY_NARROWBAND = 1
-HEARD_EVERY_IP = 8
 
 
 class ProfileError(ValueError):
