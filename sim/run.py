@@ -20,6 +20,7 @@ from typing import Any
 from tacmesh.protocol.engine import COMPILED
 from tacmesh.sim.build import SimNode
 from tacmesh.sim.medium import Port
+from tacmesh.sim.mobility import Sortie
 from tacmesh.sim.mobility.build import check as check_mobility
 from tacmesh.sim.pcap import PcapWriter
 from tacmesh.sim.scenario.fields import MOBILITY_APPLIES
@@ -105,8 +106,20 @@ def collect(world: World, wall_s: float) -> dict[str, Any]:
         "overhead": _overhead(world),
         "drops": {k: v for k, v in sorted(drops.items()) if v},
         "failures": world.watch.results(),
+        "events": _events(world),
         "unserved_radios": world.medium.unserved(),
     }  # fmt: skip
+
+
+def _events(world: World) -> list[dict[str, Any]]:
+    """Planned happenings that change the network and are no failure: a relief UAV that
+    takes off after the start (its routes arrive with it)."""
+    out = [
+        {"at_s": round(n.track.takeoff_s, 3), "kind": "takeoff", "target": n.name}
+        for n in world.nodes
+        if isinstance(n.track, Sortie) and 0 < n.track.takeoff_s < world.scenario.duration_s
+    ]
+    return sorted(out, key=lambda e: (e["at_s"], e["target"]))
 
 
 def _overhead(world: World) -> dict[str, dict[str, float]]:

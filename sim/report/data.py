@@ -129,6 +129,24 @@ class FailureMark:
 
     at_s: float
     label: str
+    planned: bool = False
+    """A planned event (a relief UAV taking off), drawn apart from the failures."""
+
+
+EVENT_WORDS: Final = {"takeoff": "takes off"}
+"""How a planned event reads on a plot: ``uav-2 takes off``."""
+
+
+def event_marks(results: Results) -> list[FailureMark]:
+    """One mark per planned event of ``results["events"]``, in time order."""
+    marks = []
+    for event in results.get("events") or []:
+        if not isinstance(event, Mapping) or number(event.get("at_s")) is None:
+            continue
+        kind = str(event.get("kind") or "event")
+        label = f"{event.get('target') or ''} {EVENT_WORDS.get(kind, kind)}".strip()
+        marks.append(FailureMark(float(event["at_s"]), label, planned=True))
+    return sorted(marks, key=lambda m: m.at_s)
 
 
 def failure_marks(results: Results) -> list[FailureMark]:
@@ -176,6 +194,14 @@ def fmt_seconds(value: object) -> str:
     if found is None:
         return NO_VALUE
     return f"{found:.3g} s" if abs(found) < 999.5 else f"{found:,.0f} s"
+
+
+def planned_text(results: Results) -> str | None:
+    """The planned events in one line (``planned: uav-2 takes off at 1,380 s``), or None."""
+    marks = event_marks(results)
+    if not marks:
+        return None
+    return "planned: " + ", ".join(f"{m.label} at {fmt_seconds(m.at_s)}" for m in marks)
 
 
 def delivery_cells(name: str, stats: Mapping[str, Any]) -> list[str]:

@@ -19,6 +19,7 @@ from tacmesh.sim.report.data import FailureMark
 
 DPI: Final = 120
 FAILURE_COLOUR: Final = "tab:red"
+EVENT_COLOUR: Final = "tab:green"
 
 
 def new_figure(
@@ -62,10 +63,13 @@ def time_unit(end_s: float) -> TimeUnit:
 def mark_failures(
     ax: Axes, marks: Sequence[FailureMark], unit: TimeUnit, *, labelled: bool = True
 ) -> None:
-    """A dashed vertical line per failure; with ``labelled``, ``kind target`` beside it."""
+    """A dashed vertical line per failure (dotted green for a planned event); with
+    ``labelled``, its label beside it."""
     for mark in marks:
         x = mark.at_s / unit.divisor
-        ax.axvline(x, color=FAILURE_COLOUR, linestyle="--", linewidth=1.0, alpha=0.8)
+        colour = EVENT_COLOUR if mark.planned else FAILURE_COLOUR
+        style = ":" if mark.planned else "--"
+        ax.axvline(x, color=colour, linestyle=style, linewidth=1.0, alpha=0.8)
         if labelled:
             # x in data units, y in axes units: the label stays at the top whatever the scale
             ax.text(
@@ -77,7 +81,7 @@ def mark_failures(
                 va="top",
                 ha="right",
                 fontsize=8,
-                color=FAILURE_COLOUR,
+                color=colour,
             )
 
 

@@ -26,6 +26,7 @@ from tacmesh.sim.report.data import (
     fmt_seconds,
     load_results,
     ordered_classes,
+    planned_text,
     section,
 )
 
@@ -169,8 +170,10 @@ def _sos(results: Results) -> str:
 
 def _failures(results: Results) -> str:
     failures = [f for f in results.get("failures") or [] if isinstance(f, Mapping)]
+    planned = planned_text(results)
+    after = f"<p>{html.escape(planned.capitalize())}.</p>" if planned else ""
     if not failures:
-        return "<h2>Failures</h2><p>No failure was injected.</p>"
+        return "<h2>Failures</h2><p>No failure was injected.</p>" + after
     headers = ("at", "kind", "target", "flows affected", "recovered", "failover")
     rows = [
         (
@@ -183,7 +186,7 @@ def _failures(results: Results) -> str:
         )
         for f in failures
     ]
-    return "<h2>Failures</h2>" + _table(headers, rows, numeric_from=3)
+    return "<h2>Failures</h2>" + _table(headers, rows, numeric_from=3) + after
 
 
 def _drops(results: Results) -> str:

@@ -23,6 +23,7 @@ from tacmesh.sim.report.data import (
     FloatArray,
     Results,
     Series,
+    event_marks,
     failure_marks,
     load_results,
     number,
@@ -37,6 +38,7 @@ from tacmesh.sim.report.topology import write_topology_plots
 __all__ = [
     "FailureMark",
     "Series",
+    "event_marks",
     "failure_marks",
     "plot_delivery",
     "plot_latency",
@@ -57,11 +59,13 @@ def write_plots(run_dir: Path) -> list[Path]:
     results = load_results(run_dir)
     series = read_series(run_file(run_dir, results, "series", SERIES_FILE))
     marks = failure_marks(results)
-    end_s = _end_s(series, marks, results)
+    # the time plots show planned events too (a gap that ends when a relief takes off)
+    timeline = sorted([*marks, *event_marks(results)], key=lambda m: m.at_s)
+    end_s = _end_s(series, timeline, results)
     written = [
-        plot_delivery(series, marks, end_s, run_dir / "delivery.png"),
-        plot_latency(series, marks, end_s, run_dir / "latency.png"),
-        plot_queues(series, marks, end_s, run_dir / "queues.png"),
+        plot_delivery(series, timeline, end_s, run_dir / "delivery.png"),
+        plot_latency(series, timeline, end_s, run_dir / "latency.png"),
+        plot_queues(series, timeline, end_s, run_dir / "queues.png"),
     ]
     snapshots = read_snapshots(run_file(run_dir, results, "topology", TOPOLOGY_FILE))
     written += write_topology_plots(snapshots, marks, run_dir)

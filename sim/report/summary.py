@@ -21,6 +21,7 @@ from tacmesh.sim.report.data import (
     fmt_count,
     fmt_seconds,
     ordered_classes,
+    planned_text,
     section,
 )
 
@@ -108,6 +109,9 @@ def print_summary(results: Results, console: Console) -> None:
     console.print(sos_line(results))
     if failure_rows(results):
         console.print(failure_table(results))
+    planned = planned_text(results)
+    if planned:
+        console.print(planned, highlight=False)
     console.print(drops_line(results))
     unserved = results.get("unserved_radios") or []
     if unserved:
@@ -140,5 +144,8 @@ def summary_lines(results: Results) -> list[str]:
     failures = failure_rows(results)
     if failures:
         lines += _aligned(FAILURE_HEADERS, failures, left=1)
+    planned = planned_text(results)
+    if planned:
+        lines.append(planned)
     lines.append(drops_line(results))
     return lines

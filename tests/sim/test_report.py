@@ -24,6 +24,7 @@ from tacmesh.sim.report.data import SERIES_COLUMNS
 from tacmesh.sim.report.html import write_html
 from tacmesh.sim.report.plots import (
     FailureMark,
+    event_marks,
     failure_marks,
     read_series,
     use_log_scale,
@@ -120,6 +121,7 @@ RESULTS: dict[str, Any] = {
             "failover_s": None,
         },
     ],
+    "events": [{"at_s": 2400.0, "kind": "takeoff", "target": "uav-2"}],
     "files": {"series": "series.csv", "topology": "topology.json", "pcap": ["frames-ip.pcap"]},
 }
 
@@ -243,6 +245,18 @@ def test_failure_marks_are_the_failures_in_time_order() -> None:
     assert failure_marks({"schema": 1}) == []
 
 
+def test_planned_events_are_marks_of_their_own() -> None:
+    results = copy.deepcopy(RESULTS)
+    results["events"].insert(0, {"at_s": 3000.0, "kind": "landing", "target": "uav-9"})
+    results["events"].append({"kind": "takeoff", "target": "uav-3"})  # no time: no mark
+    assert event_marks(results) == [
+        FailureMark(2400.0, "uav-2 takes off", planned=True),
+        FailureMark(3000.0, "uav-9 landing", planned=True),  # a kind without words: as is
+    ]
+    assert event_marks({"schema": 1}) == []
+    assert all(not m.planned for m in failure_marks(results))
+
+
 def test_latency_goes_log_when_the_range_is_wide() -> None:
     assert use_log_scale(np.array([0.2, math.nan]), np.array([40.0]))
     assert not use_log_scale(np.array([0.2, 0.5]), np.array([1.2, math.nan]))
@@ -310,6 +324,7 @@ def test_page_shows_the_scenario_classes_and_failures(run_dir: Path) -> None:
     assert '<td class="n">94.4 %</td>' in page  # medic-1's ratio: shown nowhere else
     assert '<a href="frames-ip.pcap">' in page
     assert "<td>compiled (mypyc)</td>" in page  # which engines the speed figures are of
+    assert "<p>Planned: uav-2 takes off at 2,400 s.</p>" in page
 
 
 def test_page_shows_every_plot(run_dir: Path) -> None:
@@ -345,6 +360,7 @@ def test_summary_lines_carry_the_numbers() -> None:
     squeezed = {" ".join(line.split()) for line in lines}  # the padding is not the point
     assert "1,800 s node_death relay-2 12 of 12 2.4 s" in squeezed
     assert "2,700 s gateway_loss gw-east 0 of 4 not recovered" in squeezed
+    assert "planned: uav-2 takes off at 2,400 s" in squeezed
     assert "drops: queue_full 3, expired 1, superseded 40, collision 12, out_of_range 5" in text
 
 
@@ -361,5 +377,6 @@ def test_rich_summary_prints_the_same_cells() -> None:
     out = StringIO()
     print_summary(RESULTS, Console(file=out, width=120, color_system=None))
     text = out.getvalue()
-    for cell in ("Delivery by traffic class", "vitals", "90.9 %", "relay-2", "2.4 s", "superseded"):
+    for cell in ("Delivery by traffic class", "vitals", "90.9 %", "relay-2", "2.4 s", "superseded",
+                 "planned: uav-2 takes off at 2,400 s"):  # fmt: skip
         assert cell in text

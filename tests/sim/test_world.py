@@ -182,6 +182,7 @@ def test_the_valley_fails_over_to_the_masts_and_waits_for_the_relief_uav() -> No
     assert 1380 - 1300 <= death["failover_s"] < 1380 - 1300 + 5
     vitals = results["delivery"]["by_class"]["vitals"]
     assert vitals["delivered"] >= vitals["sent"] - 2 and vitals["latency_s"]["max"] > 60
+    assert results["events"] == [{"at_s": 1380.0, "kind": "takeoff", "target": "uav-2"}]
 
 
 def test_the_run_directory_holds_results_series_topology_plots_and_pcap(tmp_path: Path) -> None:
