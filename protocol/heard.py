@@ -38,6 +38,11 @@ def unpack(heard: bytes) -> list[tuple[int, int]]:
     return [(heard[i] << 8 | heard[i + 1], heard[i + 2]) for i in range(0, len(heard), ENTRY_LEN)]
 
 
+def qualities(heard: bytes) -> dict[int, int]:
+    """A checked list as ``{address: rx_quality}``, for many lookups in one list."""
+    return {heard[i] << 8 | heard[i + 1]: heard[i + 2] for i in range(0, len(heard), ENTRY_LEN)}
+
+
 def quality_for(heard: bytes, address: int) -> int:
     """The quality a checked list gives ``address``; 0 if it is not listed (the link is
     one-way). Found by ``bytes.find``, not by walking the entries: a relay reads one

@@ -17,10 +17,12 @@ from tacmesh.protocol.engine.neighbours import (
     Neighbour,
     NeighbourKey,
     NeighbourTable,
+    link_cost,
 )
 from tacmesh.protocol.engine.routing import SEQNO_MOD, RoutingTable
 from tacmesh.protocol.frame_types import FrameType
 from tacmesh.protocol.heard import pack as pack_heard
+from tacmesh.protocol.heard import qualities
 from tacmesh.protocol.pb import control_pb2
 
 ROUTE_HOLD_INTERVALS = 3.5
@@ -325,11 +327,55 @@ class ControlPlane:
         for body in self._chunks(None, name):
             self._outgoing.append(Outgoing(name, FrameType.ROUTE_UPDATE, body))
 
+    def advertised(
+        self, name: str, prefixes: set[Prefix] | None = None
+    ) -> list[control_pb2.RouteEntry]:
+        """The entries an update on interface ``name`` carries: the whole table, or the
+        routes to ``prefixes``."""
+        iface = self.interfaces[name]
+        everyone: frozenset[NeighbourKey] = frozenset()
+        if iface.bitrate_bps is not None and (prefixes is None or self._to_neighbours(prefixes)):
+            everyone = self._heard_by_all(name)
+        return self.routing.entries(prefixes, subnet=iface.subnet, heard_by_all=everyone)
+
+    def _to_neighbours(self, prefixes: set[Prefix]) -> bool:
+        """Whether a triggered update of ``prefixes`` holds a route to a neighbour through
+        that neighbour (the only routes §8.2.3.3 may leave out)."""
+        selected = self.routing.selected
+        for p in prefixes:
+            sel = selected.get(p)
+            if sel is not None and sel.via is not None and sel.via[1] == p.base:
+                return True
+        return False
+
+    def _heard_by_all(self, name: str) -> frozenset[NeighbourKey]:
+        """Neighbours on ``name`` to whom every other usable neighbour there has a link of
+        its own cheaper than the way through us, as their hellos' heard lists tell: on a
+        shared narrowband channel nobody would choose our route to them, and every member
+        announcing the whole team took a quarter of a team channel's airtime (SPEC.md
+        §8.2.3.3)."""
+        iface = self.interfaces[name]
+        peers = [(n, n.address, qualities(n.hears), n.cost) for n in self.neighbours.on(name)
+                 if n.cost < INFINITY]  # fmt: skip
+        out = []
+        for x, x_address, x_hears, x_cost in peers:
+            for y, y_address, y_hears, y_cost in peers:
+                if y is x:
+                    continue
+                # y's own link to x, from what each says it hears of the other, against
+                # y's link to us (as we use it) plus our route to x
+                rx, tx = y_hears.get(x_address, 0), x_hears.get(y_address, 0)
+                if not (rx and tx) or link_cost(iface, rx, tx) >= y_cost + x_cost:
+                    break
+            else:
+                out.append(x.key)
+        return frozenset(out)
+
     def _chunks(self, prefixes: set[Prefix] | None, name: str) -> list[control_pb2.RouteUpdate]:
         """What interface ``name`` should hear, split so that each frame fits its MTU."""
         room = self.interfaces[name].mtu - ENTRY_BUDGET_BYTES
         bodies, current, size = [], control_pb2.RouteUpdate(), 0
-        for entry in self.routing.entries(prefixes, subnet=self.interfaces[name].subnet):
+        for entry in self.advertised(name, prefixes):
             # Each entry adds its tag and length byte to the body: counted as it grows,
             # as asking the body its size per entry made a table cost its square.
             grown = entry.ByteSize() + 2

@@ -62,6 +62,9 @@ class Neighbour:
     """The link cost in use (SPEC.md §8.1.2): the measured cost, with hysteresis."""
     filed_at: float = float("inf")
     """Where the table's death heap holds this neighbour: never later than its death."""
+    hears: bytes = b""
+    """The heard list of its latest full hello (packed, protocol/heard.py): who it hears,
+    and how well. On narrowband it says which routes through us it can do without."""
 
     @property
     def key(self) -> NeighbourKey:
@@ -90,10 +93,15 @@ class Neighbour:
 
 def measured_cost(iface: InterfaceConfig, n: Neighbour) -> int:
     """The interface's base cost times the expected transmissions, from the qualities."""
-    if n.tx_quality == 0 or n.rx_quality == 0 or n.probation:
+    return INFINITY if n.probation else link_cost(iface, n.rx_quality, n.tx_quality)
+
+
+def link_cost(iface: InterfaceConfig, rx_quality: int, tx_quality: int) -> int:
+    """SPEC.md §8.1.2: base cost x 255² / (rx x tx), qualities of 255; infinite if either
+    is 0. Also what a node works out for two of its neighbours from their heard lists."""
+    if rx_quality == 0 or tx_quality == 0:
         return INFINITY
-    etx = (255 * 255) / (n.rx_quality * n.tx_quality)
-    return min(INFINITY - 1, round(iface.cost * etx))
+    return min(INFINITY - 1, round(iface.cost * (255 * 255) / (rx_quality * tx_quality)))
 
 
 def _follow(n: Neighbour, measured: int) -> bool:
@@ -153,6 +161,7 @@ class NeighbourTable:
             n.last_heard = now
         if hello.heard or hello.interval_ms:  # a full hello: its heard list is authoritative
             n.tx_quality = quality_for(hello.heard, self.address)
+            n.hears = hello.heard
         if hello.departure_in_s:
             n.departure_at = now + hello.departure_in_s
         self._file(n, iface)

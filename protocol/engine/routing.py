@@ -372,16 +372,29 @@ class RoutingTable:
             self._lengths = sorted({*self._lengths, prefix.length}, reverse=True)
 
     def entries(
-        self, prefixes: set[Prefix] | None = None, *, subnet: bool = False
+        self,
+        prefixes: set[Prefix] | None = None,
+        *,
+        subnet: bool = False,
+        heard_by_all: frozenset[NeighbourKey] = frozenset(),
     ) -> list[control_pb2.RouteEntry]:
         """What to advertise on one interface: every selected route, or only ``prefixes``,
-        less what the sub-net boundary keeps apart (SPEC.md §8.2.5)."""
+        less what the sub-net boundary keeps apart (SPEC.md §8.2.5), and less the route to
+        each neighbour of ``heard_by_all`` through that neighbour itself: everyone who
+        hears the update has a link of its own to it (SPEC.md §8.2.3.3)."""
         chosen = (
             self.selected.values()
             if prefixes is None
             else [self.selected[p] for p in prefixes if p in self.selected]
         )
-        shown = [s for s in chosen if self._shown(s.prefix, subnet)]
+        shown = [
+            s
+            for s in chosen
+            if self._shown(s.prefix, subnet)
+            and not (
+                s.via in heard_by_all and s.metric < INFINITY and s.prefix == Prefix(s.via[1], 16)
+            )
+        ]
         return [_entry(s) for s in sorted(shown, key=lambda s: (s.prefix.base, s.prefix.length))]
 
     def _shown(self, prefix: Prefix, subnet: bool) -> bool:

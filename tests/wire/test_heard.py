@@ -11,7 +11,7 @@ from tacmesh.protocol.dissect import dissect_frame
 from tacmesh.protocol.errors import FrameError, Reject
 from tacmesh.protocol.frame_types import FrameType
 from tacmesh.protocol.header import Header
-from tacmesh.protocol.heard import ENTRY_LEN, check, pack, quality_for, unpack
+from tacmesh.protocol.heard import ENTRY_LEN, check, pack, qualities, quality_for, unpack
 from tacmesh.protocol.pb import control_pb2
 from tacmesh.protocol.priority import Priority
 
@@ -26,6 +26,7 @@ def test_a_list_packs_and_unpacks_and_each_neighbour_finds_its_quality(
     packed = pack(heard.items())
     assert len(packed) == ENTRY_LEN * len(heard)
     assert dict(unpack(packed)) == heard
+    assert qualities(packed) == heard
     for address, quality in heard.items():
         assert quality_for(packed, address) == quality
 
@@ -38,6 +39,7 @@ def test_an_address_not_listed_reads_zero_even_where_its_bytes_straddle_entries(
     whole entries count (the link is one-way for an address that is not listed)."""
     heard.pop(address, None)
     assert quality_for(pack(heard.items()), address) == 0
+    assert address not in qualities(pack(heard.items()))
 
 
 def test_bytes_across_two_entries_are_not_an_entry() -> None:
