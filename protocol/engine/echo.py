@@ -12,6 +12,10 @@ Only SOS and COMMAND floods are watched, only on narrowband interfaces, and only
 this node brought the message onto the channel (it originated it, or it came in on another
 interface): a node flooding again on the channel it heard the message on knows that the
 channel has it.
+
+The same wait bounds an urgent unicast's custody timeout there (SPEC.md §9.3): its next
+hop's acknowledgement is the answer then, and the interface's 30 s default cost one SOS
+in five half a minute or more in the simulated operation.
 """
 
 from __future__ import annotations
@@ -33,6 +37,21 @@ WATCHED = Priority.COMMAND
 MessageKey = tuple[int, int]
 Resend = Callable[[float], None]
 """Queue the message on the interface again (at ``now``)."""
+
+
+def urgent_on_narrowband(iface: InterfaceConfig, priority: Priority) -> bool:
+    """An SOS or an order on a narrowband channel: worth an early repeat."""
+    return iface.bitrate_bps is not None and priority <= WATCHED
+
+
+def answer_wait_s(iface: InterfaceConfig, size: int) -> float:
+    """How long after a ``size``-byte frame leaves narrowband ``iface`` its answer (a
+    member's echo, the next hop's custody acknowledgement) is due: two airtimes, and the
+    answerer's random access delay three times over (it may queue behind others
+    answering the same frame)."""
+    assert iface.bitrate_bps is not None
+    airtime = size * 8 / iface.bitrate_bps + iface.preamble_s
+    return 2 * airtime + ECHO_WAIT_JITTERS * iface.access_jitter_s
 
 
 @dataclass(slots=True)
@@ -58,7 +77,7 @@ class EchoWatch:
     def wanted(iface: InterfaceConfig, priority: Priority, hop_limit_on_air: int) -> bool:
         """Whether a flood sent on ``iface`` is worth watching: urgent, on a narrowband
         channel, and sent with hops left so that the members can flood it again."""
-        return iface.bitrate_bps is not None and priority <= WATCHED and hop_limit_on_air > 0
+        return urgent_on_narrowband(iface, priority) and hop_limit_on_air > 0
 
     def watch(self, key: MessageKey, interface: str, resend: Resend) -> None:
         """The flood is queued on ``interface`` (first time: retries are counted from here)."""
@@ -75,9 +94,7 @@ class EchoWatch:
         held = self._watching.get((key, iface.name))
         if held is None:
             return  # echoed while it waited in the queue
-        assert iface.bitrate_bps is not None
-        airtime = size * 8 / iface.bitrate_bps + iface.preamble_s
-        held.due = at + 2 * airtime + ECHO_WAIT_JITTERS * iface.access_jitter_s
+        held.due = at + answer_wait_s(iface, size)
         if self._soonest is not None and held.due < self._soonest:
             self._soonest = held.due
 

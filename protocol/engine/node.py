@@ -23,7 +23,13 @@ from tacmesh.protocol.engine.config import InterfaceConfig, Jitter, NodeConfig
 from tacmesh.protocol.engine.control import ControlPlane, Outgoing
 from tacmesh.protocol.engine.custody import CustodyStore, Held, MessageStore, State
 from tacmesh.protocol.engine.dedup import SeenMessages
-from tacmesh.protocol.engine.echo import EchoWatch, MessageKey, Resend
+from tacmesh.protocol.engine.echo import (
+    EchoWatch,
+    MessageKey,
+    Resend,
+    answer_wait_s,
+    urgent_on_narrowband,
+)
 from tacmesh.protocol.engine.events import Delivery, Transmit
 from tacmesh.protocol.engine.lifetimes import DEFAULT_LIFETIME_S
 from tacmesh.protocol.engine.outbound import OwnMessage, control_builder, relay_builder
@@ -531,12 +537,16 @@ class NodeEngine:
             size = BASE_HEADER_LEN + 8 + len(held.frame.payload) + iface.tag_len
             origin = held.frame.header.source
 
+        timeout = iface.custody_timeout_s
+        if urgent_on_narrowband(iface, held.priority):  # not half a minute per lost SOS
+            timeout = min(timeout, answer_wait_s(iface, size))
+
         def build(take: Callable[[], int], at: float) -> bytes:
-            self.custody.sent(held, at, iface.custody_timeout_s)
+            self.custody.sent(held, at, timeout)
             return inner(take, at)
 
         def dropped() -> None:  # the queue shed it: as good as lost on the air
-            self.custody.sent(held, self._now, iface.custody_timeout_s)
+            self.custody.sent(held, self._now, timeout)
 
         fresh = None if held.custody else _freshness_of(held)
         self.queues[iface_name].push(
