@@ -154,6 +154,18 @@ def test_a_partitioned_team_loses_positions_and_gets_its_vitals_through_after_he
     assert vitals["latency_s"]["max"] > 30  # ... some waited for the heal
     lost = position["sent"] - position["delivered"]
     assert lost >= 3 * 5  # about 6 rounds of 3 positions fell in the minute apart
+    (cut,) = results["failures"]  # no other way out: the flows recover when the cut heals
+    assert cut["recovered_flows"] == cut["affected_flows"] == 3
+    assert 60 <= cut["failover_s"] < 66
+
+
+def test_a_gap_longer_than_five_minutes_still_ends_in_a_failover_time() -> None:
+    """The team is cut off for 400 s: its flows recover when the cut heals, and the
+    failover time says so (to a thirtieth of the time elapsed), not "not recovered"."""
+    failure = '\n[[failure]]\nkind = "partition"\ntarget = "alpha"\nat_s = 100\nduration_s = 400\n'
+    (cut,) = run_scenario(diamond(failure, duration=600))["failures"]
+    assert cut["affected_flows"] == 3 and cut["recovered_flows"] == 3
+    assert 400 <= cut["failover_s"] <= 400 + 400 / 30 + 2
 
 
 def test_a_restarted_relay_comes_back_and_carries_traffic_again() -> None:
