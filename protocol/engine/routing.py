@@ -387,22 +387,22 @@ class RoutingTable:
             if prefixes is None
             else [self.selected[p] for p in prefixes if p in self.selected]
         )
+        # the team blocks of a gateway with sub-nets, found once per update, not per entry
+        blocks = [o for o in self.own if 0 < o.length < 16] if DEFAULT in self._owned else None
         shown = [
             s
             for s in chosen
-            if self._shown(s.prefix, subnet)
+            if (blocks is None or self._shown(s.prefix, subnet, blocks))
             and not (
                 s.via in heard_by_all and s.metric < INFINITY and s.prefix == Prefix(s.via[1], 16)
             )
         ]
         return [_entry(s) for s in sorted(shown, key=lambda s: (s.prefix.base, s.prefix.length))]
 
-    def _shown(self, prefix: Prefix, subnet: bool) -> bool:
-        if DEFAULT not in self._owned:  # not a gateway with sub-nets: no boundary
-            return True
-        inside = any(
-            0 < own.length < 16 and own.covers(prefix) for own in self.own if own != prefix
-        )
+    def _shown(self, prefix: Prefix, subnet: bool, blocks: list[Prefix]) -> bool:
+        """Whether a gateway with sub-nets (``blocks``: its team blocks) shows ``prefix``
+        on a sub-net interface (``subnet``) or elsewhere."""
+        inside = any(own.covers(prefix) for own in blocks if own != prefix)
         if subnet:  # the team sees its own block and a default route, nothing else
             return prefix in self._owned or inside
         return prefix != DEFAULT and not inside  # the backbone sees the block, summarised
