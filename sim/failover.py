@@ -84,9 +84,7 @@ class FailoverWatch:
         assert self._pending is not None
         failed, cut, affected = self._pending
         self._pending = None
-        lasts = strike.spec.duration_s
-        heals_at = self.world.t + lasts if lasts else float("inf")
-        watch = Watch(strike, self.world.t, failed, cut, affected, heals_at)
+        watch = Watch(strike, self.world.t, failed, cut, affected, heals_at(strike, self.world.t))
         self.watches.append(watch)
         if affected:
             self._probe(watch)
@@ -146,6 +144,13 @@ class FailoverWatch:
                 "failover_s": (round(max(w.recovered.values(), default=0.0), 3) if done else None),
             })  # fmt: skip
         return out
+
+
+def heals_at(strike: Strike, at: float) -> float:
+    """When a failure that struck at ``at`` is over: ``at + duration_s`` for a cut, a
+    partition, jamming or a restart; never for the others."""
+    lasts = strike.spec.duration_s
+    return at + lasts if lasts else float("inf")
 
 
 def probe_gap(elapsed_s: float) -> float:

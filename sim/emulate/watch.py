@@ -6,9 +6,10 @@ are not counted); the route is followed hop by hop through each daemon's ``route
 (longest prefix covering the destination; its ``via`` names the interface and the next
 node), asked over the API. Every ``PROBE_S`` after the strike each affected flow is
 followed again: it has *recovered* when its route reaches the destination through nodes
-that did not fail and links that exist in the link model (in range, not cut). The
-failover time of a failure is when its last affected flow recovered (None if one never
-did). A failed node's API is never asked: a stopped daemon would not answer.
+that did not fail and links that exist in the link model (in range, not cut), or through
+them once a failure with a duration is over. The failover time of a failure is when its
+last affected flow recovered (None if one never did within ``WATCH_S``: the daemons run in
+real time). A failed node's API is never asked: a stopped daemon would not answer.
 """
 
 from __future__ import annotations
@@ -21,7 +22,16 @@ from tacmesh.sim.build import SimNode
 from tacmesh.sim.emulate.air import Air
 from tacmesh.sim.emulate.drive import Connections
 from tacmesh.sim.emulate.layout import NodeLayout
-from tacmesh.sim.failover import MAX_HOPS, PROBE_S, WATCH_S, Pair, crosses, pair, what_fails
+from tacmesh.sim.failover import (
+    MAX_HOPS,
+    PROBE_S,
+    WATCH_S,
+    Pair,
+    crosses,
+    heals_at,
+    pair,
+    what_fails,
+)
 from tacmesh.sim.failures import Strike
 from tacmesh.sim.scenario.model import TrafficSpec
 
@@ -62,6 +72,7 @@ class Watch:
     failed: frozenset[int]
     cut: frozenset[Pair]
     affected: list[tuple[SimNode, int]]
+    heals_at: float = float("inf")
     recovered: dict[tuple[int, int], float] = field(default_factory=dict)
 
     @property
@@ -91,7 +102,7 @@ class Watches:
             path = self.walk(src, dst, frozenset(), frozenset())
             if path is not None and crosses(path, failed, cut):
                 affected.append((src, dst))
-        watch = Watch(strike, t, failed, cut, affected)
+        watch = Watch(strike, t, failed, cut, affected, heals_at(strike, t))
         self.watches.append(watch)
         return watch
 
@@ -100,9 +111,12 @@ class Watches:
         for w in self.watches:
             if not w.open or t - w.at > WATCH_S:
                 continue
+            healed = t >= w.heals_at
+            failed = frozenset() if healed else w.failed
+            cut: frozenset[Pair] = frozenset() if healed else w.cut
             for src, dst in w.affected:
                 key = (src.index, dst)
-                if key not in w.recovered and self.walk(src, dst, w.failed, w.cut):
+                if key not in w.recovered and self.walk(src, dst, failed, cut):
                     w.recovered[key] = t - w.at
         return any(w.open and t - w.at <= WATCH_S for w in self.watches)
 

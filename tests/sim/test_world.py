@@ -8,19 +8,25 @@ import gc
 import json
 import re
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 from scapy.utils import rdpcap
 
 from tacmesh.node.cli import main
 from tacmesh.protocol.header import decode_header
+from tacmesh.sim.build import SimNode
 from tacmesh.sim.collector import RUN_THRESHOLDS, tuned_for_a_run
+from tacmesh.sim.emulate.air import Air
+from tacmesh.sim.emulate.watch import Routes, Watch, Watches
+from tacmesh.sim.failures import Strike
 from tacmesh.sim.medium import Arrival
 from tacmesh.sim.report import write_report
 from tacmesh.sim.run import apply_overrides, run_scenario
 from tacmesh.sim.scenario import Scenario, load_scenario, parse_scenario
-from tacmesh.sim.world import RunTimeoutError, World
+from tacmesh.sim.scenario.model import TrafficSpec
+from tacmesh.sim.world import START_EPOCH, RunTimeoutError, World
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "earthquake-valley.toml"
 
@@ -166,6 +172,56 @@ def test_a_gap_longer_than_five_minutes_still_ends_in_a_failover_time() -> None:
     (cut,) = run_scenario(diamond(failure, duration=600))["failures"]
     assert cut["affected_flows"] == 3 and cut["recovered_flows"] == 3
     assert 400 <= cut["failover_s"] <= 400 + 400 / 30 + 2
+
+
+# The emulator's failover watch (sim/emulate/watch.py) counted on a simulated world: each
+# node's routes come from the engine its daemon would run, in the rows the daemon's API
+# answers. Real daemons are test_emulate.py's; this checks the counting itself.
+
+
+class EngineRoutes:
+    """``Routes.table`` as the daemon's ``routes`` request answers it."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    def table(self, node: SimNode) -> list[dict[str, Any]]:
+        selected = node.engine.control.routing.selected.values()
+        return [
+            {
+                "prefix": f"{s.prefix.base:04x}/{s.prefix.length}",
+                "via": None if s.via is None else f"{s.via[0]}/{s.via[1]:04x}",
+                "metric": s.metric,
+            }
+            for s in selected
+        ]
+
+
+def test_the_emulators_watch_sees_a_flow_cut_off_by_a_partition_recover_when_it_heals() -> None:
+    world = World(diamond(
+        '\n[[failure]]\nkind = "partition"\ntarget = "alpha"\nat_s = 100\nduration_s = 60\n',
+        duration=240))  # fmt: skip
+    air = cast(Air, SimpleNamespace(medium=world.medium, built=world.built))
+    watches = Watches(air, cast(Routes, EngineRoutes(world)))
+    seen: list[Watch] = []
+    simulated_flow, simulated_before = world.watch.flow, world.watch.before
+
+    def flow(source: SimNode, destination: int, spec: TrafficSpec) -> None:
+        simulated_flow(source, destination, spec)
+        watches.flow(source, destination, spec)
+
+    def before(strike: Strike) -> None:
+        simulated_before(strike)
+        seen.append(watches.before(strike, world.t))
+
+    world.watch.flow, world.watch.before = flow, before  # type: ignore[method-assign]
+    for t in range(90, 240):
+        world.kernel.run_until(START_EPOCH + t)
+        watches.probe(world.t)
+    (watch,) = seen
+    assert len(watch.affected) == 3  # the three handhelds' flows to the command post
+    assert len(watch.recovered) == 3  # no other way out: recovered when the cut healed
+    assert 60 <= max(watch.recovered.values()) < 62
 
 
 def test_a_restarted_relay_comes_back_and_carries_traffic_again() -> None:
