@@ -13,9 +13,9 @@ this node brought the message onto the channel (it originated it, or it came in 
 interface): a node flooding again on the channel it heard the message on knows that the
 channel has it.
 
-The same wait bounds an urgent unicast's custody timeout there (SPEC.md §9.3): its next
-hop's acknowledgement is the answer then, and the interface's 30 s default cost one SOS
-in five half a minute or more in the simulated operation.
+The same wait bounds a unicast's custody timeout there (SPEC.md §9.3): its next hop's
+acknowledgement is the answer then, and the interface's 30 s default cost one SOS in five,
+and one vitals report in ten, half a minute or more in the simulated operation.
 """
 
 from __future__ import annotations

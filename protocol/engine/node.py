@@ -23,13 +23,7 @@ from tacmesh.protocol.engine.config import InterfaceConfig, Jitter, NodeConfig
 from tacmesh.protocol.engine.control import ControlPlane, Outgoing
 from tacmesh.protocol.engine.custody import CustodyStore, Held, MessageStore, State
 from tacmesh.protocol.engine.dedup import SeenMessages
-from tacmesh.protocol.engine.echo import (
-    EchoWatch,
-    MessageKey,
-    Resend,
-    answer_wait_s,
-    urgent_on_narrowband,
-)
+from tacmesh.protocol.engine.echo import EchoWatch, MessageKey, Resend, answer_wait_s
 from tacmesh.protocol.engine.events import Delivery, Transmit
 from tacmesh.protocol.engine.lifetimes import DEFAULT_LIFETIME_S
 from tacmesh.protocol.engine.outbound import OwnMessage, control_builder, relay_builder
@@ -538,7 +532,7 @@ class NodeEngine:
             origin = held.frame.header.source
 
         timeout = iface.custody_timeout_s
-        if urgent_on_narrowband(iface, held.priority):  # not half a minute per lost SOS
+        if iface.bitrate_bps is not None:  # narrowband: not half a minute per collision
             timeout = min(timeout, answer_wait_s(iface, size))
 
         def build(take: Callable[[], int], at: float) -> bytes:

@@ -247,7 +247,7 @@ def test_the_valley_fails_over_to_the_masts_and_waits_for_the_relief_uav() -> No
     assert departure["recovered_flows"] == departure["affected_flows"]
     assert departure["failover_s"] < 2.0  # announced 60 s ahead: moved before the break
     assert death["affected_flows"] > 0 and death["recovered_flows"] == death["affected_flows"]
-    assert 1380 - 1300 <= death["failover_s"] < 1380 - 1300 + 5
+    assert 1380 - 1300 <= death["failover_s"] < 1380 - 1300 + 10  # soon after take-off
     vitals = results["delivery"]["by_class"]["vitals"]
     assert vitals["delivered"] >= vitals["sent"] - 2 and vitals["latency_s"]["max"] > 60
     assert results["events"] == [{"at_s": 1380.0, "kind": "takeoff", "target": "uav-2"}]
