@@ -333,10 +333,10 @@ class ControlPlane:
         """The entries an update on interface ``name`` carries: the whole table, or the
         routes to ``prefixes``."""
         iface = self.interfaces[name]
-        everyone: frozenset[NeighbourKey] = frozenset()
+        unneeded: frozenset[NeighbourKey] = frozenset()
         if iface.bitrate_bps is not None and (prefixes is None or self._to_neighbours(prefixes)):
-            everyone = self._heard_by_all(name)
-        return self.routing.entries(prefixes, subnet=iface.subnet, heard_by_all=everyone)
+            unneeded = self._reached_without_us(name)
+        return self.routing.entries(prefixes, subnet=iface.subnet, unneeded=unneeded)
 
     def _to_neighbours(self, prefixes: set[Prefix]) -> bool:
         """Whether a triggered update of ``prefixes`` holds a route to a neighbour through
@@ -348,7 +348,7 @@ class ControlPlane:
                 return True
         return False
 
-    def _heard_by_all(self, name: str) -> frozenset[NeighbourKey]:
+    def _reached_without_us(self, name: str) -> frozenset[NeighbourKey]:
         """Neighbours on ``name`` to whom every other usable neighbour there has a link of
         its own cheaper than the way through us, as their hellos' heard lists tell: on a
         shared narrowband channel nobody would choose our route to them, and every member

@@ -39,11 +39,6 @@ Resend = Callable[[float], None]
 """Queue the message on the interface again (at ``now``)."""
 
 
-def urgent_on_narrowband(iface: InterfaceConfig, priority: Priority) -> bool:
-    """An SOS or an order on a narrowband channel: worth an early repeat."""
-    return iface.bitrate_bps is not None and priority <= WATCHED
-
-
 def answer_wait_s(iface: InterfaceConfig, size: int) -> float:
     """How long after a ``size``-byte frame leaves narrowband ``iface`` its answer (a
     member's echo, the next hop's custody acknowledgement) is due: two airtimes, and the
@@ -77,7 +72,7 @@ class EchoWatch:
     def wanted(iface: InterfaceConfig, priority: Priority, hop_limit_on_air: int) -> bool:
         """Whether a flood sent on ``iface`` is worth watching: urgent, on a narrowband
         channel, and sent with hops left so that the members can flood it again."""
-        return urgent_on_narrowband(iface, priority) and hop_limit_on_air > 0
+        return iface.bitrate_bps is not None and priority <= WATCHED and hop_limit_on_air > 0
 
     def watch(self, key: MessageKey, interface: str, resend: Resend) -> None:
         """The flood is queued on ``interface`` (first time: retries are counted from here)."""

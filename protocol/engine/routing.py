@@ -376,12 +376,12 @@ class RoutingTable:
         prefixes: set[Prefix] | None = None,
         *,
         subnet: bool = False,
-        heard_by_all: frozenset[NeighbourKey] = frozenset(),
+        unneeded: frozenset[NeighbourKey] = frozenset(),
     ) -> list[control_pb2.RouteEntry]:
         """What to advertise on one interface: every selected route, or only ``prefixes``,
         less what the sub-net boundary keeps apart (SPEC.md §8.2.5), and less the route to
-        each neighbour of ``heard_by_all`` through that neighbour itself: everyone who
-        hears the update has a link of its own to it (SPEC.md §8.2.3.3)."""
+        each neighbour of ``unneeded`` through that neighbour itself: everyone who hears
+        the update has a cheaper link of its own to it (SPEC.md §8.2.3.3)."""
         chosen = (
             self.selected.values()
             if prefixes is None
@@ -393,9 +393,7 @@ class RoutingTable:
             s
             for s in chosen
             if (blocks is None or self._shown(s.prefix, subnet, blocks))
-            and not (
-                s.via in heard_by_all and s.metric < INFINITY and s.prefix == Prefix(s.via[1], 16)
-            )
+            and not (s.via in unneeded and s.metric < INFINITY and s.prefix == Prefix(s.via[1], 16))
         ]
         return [_entry(s) for s in sorted(shown, key=lambda s: (s.prefix.base, s.prefix.length))]
 
