@@ -91,9 +91,7 @@ class FailoverWatch:
 
     def _probe(self, watch: Watch) -> None:
         t = self.world.t
-        healed = t >= watch.heals_at
-        failed = frozenset() if healed else watch.failed
-        cut: frozenset[Pair] = frozenset() if healed else watch.cut
+        failed, cut = still_failed(watch.failed, watch.cut, watch.heals_at, t)
         for src, dst in watch.affected:
             key = (src.index, dst)
             if key not in watch.recovered and self.walk(src, dst, failed, cut):
@@ -151,6 +149,12 @@ def heals_at(strike: Strike, at: float) -> float:
     partition, jamming or a restart; never for the others."""
     lasts = strike.spec.duration_s
     return at + lasts if lasts else float("inf")
+
+
+def still_failed(failed: frozenset[int], cut: frozenset[Pair], heals: float,
+                 t: float) -> tuple[frozenset[int], frozenset[Pair]]:  # fmt: skip
+    """What a recovered route must still avoid at ``t``: nothing once the failure is over."""
+    return (frozenset(), frozenset()) if t >= heals else (failed, cut)
 
 
 def probe_gap(elapsed_s: float) -> float:

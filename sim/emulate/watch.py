@@ -30,6 +30,7 @@ from tacmesh.sim.failover import (
     crosses,
     heals_at,
     pair,
+    still_failed,
     what_fails,
 )
 from tacmesh.sim.failures import Strike
@@ -111,9 +112,7 @@ class Watches:
         for w in self.watches:
             if not w.open or t - w.at > WATCH_S:
                 continue
-            healed = t >= w.heals_at
-            failed = frozenset() if healed else w.failed
-            cut: frozenset[Pair] = frozenset() if healed else w.cut
+            failed, cut = still_failed(w.failed, w.cut, w.heals_at, t)
             for src, dst in w.affected:
                 key = (src.index, dst)
                 if key not in w.recovered and self.walk(src, dst, failed, cut):
