@@ -12,10 +12,11 @@ until the wall budget is spent, whichever comes first; the factor is over what w
 
 It first prints ``core``: ``pure Python``, or ``compiled (mypyc)`` where the engines and
 the simulator's kernel and medium were installed compiled (README, "The compiled core"),
-and ``python``: the interpreter's version and where it lives. Compare figures of the same
-core and interpreter: this machine's pyenv CPython (built without profile-guided and
-link-time optimisation, against a shared libpython) ran the compiled operation about 15 %
-slower than Debian's own python3.11, which Debian builds with both and links statically.
+and ``python``: the interpreter's version, where it lives and whether it runs off a shared
+libpython. Compare figures of the same core and interpreter: this machine's pyenv CPython
+(built without profile-guided and link-time optimisation, against a shared libpython) ran
+the compiled operation about 15 % slower than Debian's own python3.11, which Debian builds
+with both and links statically.
 """
 
 from __future__ import annotations
@@ -90,12 +91,23 @@ def operation(budget_s: float) -> tuple[int, float, float]:
     return len(world.nodes), world.t, time.perf_counter() - start
 
 
+def linkage() -> str:
+    """Say so when the interpreter runs off a shared libpython (seen on Linux): a telltale
+    of a build slower than a distribution's statically linked one."""
+    try:
+        with open("/proc/self/maps", encoding="ascii", errors="replace") as maps:
+            shared = any("libpython" in line for line in maps)
+    except OSError:
+        return ""
+    return ", shared libpython" if shared else ""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--wall-budget", type=float, default=120.0, metavar="S")
     args = parser.parse_args()
     print(f"core: {'compiled (mypyc)' if COMPILED else 'pure Python'}")
-    print(f"python: {platform.python_version()} ({os.path.realpath(sys.executable)})")
+    print(f"python: {platform.python_version()} ({os.path.realpath(sys.executable)}{linkage()})")
     baseline(), kernel()  # warm-up, not counted: the first round of either ran slower
     base, kern = [], []
     for _ in range(TRIALS):
