@@ -108,7 +108,9 @@ def main() -> None:
     args = parser.parse_args()
     print(f"core: {'compiled (mypyc)' if COMPILED else 'pure Python'}")
     print(f"python: {platform.python_version()} ({os.path.realpath(sys.executable)}{linkage()})")
-    baseline(), kernel()  # warm-up, not counted: the first round of either ran slower
+    # A round of each first, not counted: the first round of either always ran slower.
+    baseline()
+    kernel()
     base, kern = [], []
     for _ in range(TRIALS):
         base.append(baseline())
