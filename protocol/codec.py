@@ -26,7 +26,7 @@ from tacmesh.protocol.header import Header
 from tacmesh.protocol.messages import MUST_SIGN, Body, decode_body, encode_body
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Received:
     """A frame delivered to this node: header, decoded body, and who vouched for it."""
 
@@ -34,6 +34,14 @@ class Received:
     body: Body
     signed_by: Certificate | None = None
     sealed: bool = False
+
+    def __init__(  # as engine.events.Transmit's
+        self, header: Header, body: Body, signed_by: Certificate | None = None, sealed: bool = False
+    ) -> None:
+        self.header = header
+        self.body = body
+        self.signed_by = signed_by
+        self.sealed = sealed
 
 
 class WireCodec:

@@ -27,12 +27,16 @@ def nonce(transmitter: int, counter: int) -> bytes:
     return _NONCE.pack(transmitter, counter)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Frame:
     """An authenticated frame: its header and its decrypted payload."""
 
     header: Header
     payload: bytes
+
+    def __init__(self, header: Header, payload: bytes) -> None:  # as engine.events.Transmit's
+        self.header = header
+        self.payload = payload
 
 
 def seal(header: Header, payload: bytes, keyring: NetworkKeyring, tag_len: int) -> bytes:

@@ -43,12 +43,20 @@ lost hello does not leave a neighbour unaware (SPEC.md §8.1.5)."""
 """Room kept in an update frame for header, tag and protobuf framing."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Outgoing:
     interface: str
     type: FrameType
     body: PbMessage
     next_hop: int = ALL_HANDS
+
+    def __init__(  # as engine.events.Transmit's
+        self, interface: str, type: FrameType, body: PbMessage, next_hop: int = ALL_HANDS
+    ) -> None:
+        self.interface = interface
+        self.type = type
+        self.body = body
+        self.next_hop = next_hop
 
 
 @dataclass(slots=True)

@@ -8,7 +8,7 @@ from tacmesh.protocol.codec import Received
 from tacmesh.protocol.priority import Priority
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Transmit:
     """Put ``data`` on ``interface``, addressed (at the link layer) to ``next_hop``."""
 
@@ -18,10 +18,23 @@ class Transmit:
     data: bytes
     priority: Priority
 
+    # Written out, and not frozen: compiled, mypyc calls this __init__ natively, where a
+    # dataclass's generated one runs interpreted (frozen: an object.__setattr__ a field),
+    # 8x slower; one of these is made for every frame (README, "The compiled core").
+    def __init__(self, interface: str, next_hop: int, data: bytes, priority: Priority) -> None:
+        self.interface = interface
+        self.next_hop = next_hop
+        self.data = data
+        self.priority = priority
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(slots=True)
 class Delivery:
     """A message for a local application."""
 
     message: Received
     interface: str
+
+    def __init__(self, message: Received, interface: str) -> None:  # as Transmit's
+        self.message = message
+        self.interface = interface

@@ -63,7 +63,7 @@ def _total(advertised: int, link_cost: int) -> int:
     return min(INFINITY - 1, advertised + link_cost)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Selected:
     """The route a node uses and advertises for a prefix."""
 
@@ -73,6 +73,15 @@ class Selected:
     metric: int
     via: NeighbourKey | None
     """None for a prefix this node originates."""
+
+    def __init__(  # as engine.events.Transmit's
+        self, prefix: Prefix, router_id: int, seqno: int, metric: int, via: NeighbourKey | None
+    ) -> None:
+        self.prefix = prefix
+        self.router_id = router_id
+        self.seqno = seqno
+        self.metric = metric
+        self.via = via
 
 
 class RoutingTable:

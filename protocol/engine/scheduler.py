@@ -44,6 +44,28 @@ class Queued:
     on_drop: Callable[[], None] | None = None
     """Called if the queue discards the frame instead of sending it (custody retries)."""
 
+    def __init__(  # noqa: PLR0917 - the dataclass's field order; as Transmit's (events.py)
+        self,
+        priority: Priority,
+        origin: int,
+        next_hop: int,
+        build: Build,
+        queued_at: float,
+        expires_at: float,
+        size: int,
+        freshness: tuple[int, FrameType, int] | None = None,
+        on_drop: Callable[[], None] | None = None,
+    ) -> None:
+        self.priority = priority
+        self.origin = origin
+        self.next_hop = next_hop
+        self.build = build
+        self.queued_at = queued_at
+        self.expires_at = expires_at
+        self.size = size
+        self.freshness = freshness
+        self.on_drop = on_drop
+
     def dropped(self) -> None:
         if self.on_drop is not None:
             self.on_drop()
