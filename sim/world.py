@@ -1,9 +1,9 @@
 """The simulated operation: engines, radios, traffic and failures on one kernel.
 
-Every node's engine is driven exactly as a daemon drives it: frames in, frames out, one
-timer armed at the engine's next deadline. The world owns nothing of the protocol; it
-moves nodes, carries frames through the medium, sends the scenario's traffic, strikes its
-failures and keeps the ledger.
+Every node's engine is driven exactly as a daemon drives it (driver.py): frames in,
+frames out, one timer armed at the engine's next deadline. The world owns nothing of the
+protocol; it moves nodes, sends the scenario's traffic, strikes its failures and keeps the
+ledger.
 """
 
 from __future__ import annotations
@@ -13,15 +13,15 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from tacmesh.protocol.engine.events import Transmit
 from tacmesh.protocol.engine.node import NodeEngine
 from tacmesh.sim.build import Built, SimNode, build
 from tacmesh.sim.collector import tuned_for_a_run
+from tacmesh.sim.driver import Driver, Tap
 from tacmesh.sim.failover import FailoverWatch
 from tacmesh.sim.failures import DYING_NOTICE_S, Strike, strikes
 from tacmesh.sim.geo import Plane
 from tacmesh.sim.kernel import Kernel
-from tacmesh.sim.medium import Arrival, Jam, Medium, Port
+from tacmesh.sim.medium import Jam, Medium
 from tacmesh.sim.metrics import Ledger
 from tacmesh.sim.scenario.model import Scenario
 from tacmesh.sim.traffic import FRAME_TYPES, Bodies, Send, first_time, next_time, plan, sources
@@ -35,7 +35,6 @@ class RunTimeoutError(RuntimeError):
 
 
 NODE_FAILURES = {"node_death", "node_restart", "uav_departure", "uav_crash", "gateway_loss"}
-Tap = Callable[[float, SimNode, Port, bytes, str], None]
 
 
 class World:
@@ -49,7 +48,7 @@ class World:
         self.ledger = Ledger()
         self.bodies = Bodies(Plane.from_site(scenario.site), random.Random(scenario.seed))
         self.watch = FailoverWatch(self)
-        self.tap = tap
+        self.driver = Driver(self.kernel, self.medium, self.ledger, START_EPOCH, tap)
         self.events: list[dict[str, object]] = []
         """Failures as they struck, for results and plots."""
         self.samples: list[dict[str, float]] = []
@@ -69,7 +68,7 @@ class World:
         self.medium.refresh()
         k.at(START_EPOCH + s.topology_interval_s, self._move)
         for n in self.nodes:
-            self._arm(n)
+            self.driver.arm(n)
         traffic_rng = random.Random(f"traffic {s.seed}")
         for spec in s.traffic:
             for node in sources(self.built, spec.sources):
@@ -118,49 +117,6 @@ class World:
         self.medium.refresh()
         self.kernel.at(self.kernel.now + self.scenario.topology_interval_s, self._move)
 
-    def _arm(self, n: SimNode) -> None:
-        if not n.alive:
-            return
-        deadline = n.engine.next_deadline()
-        if n.timer_at == deadline:
-            return
-        n.timer_at = deadline
-        self.kernel.at(deadline, self._timer, (n, deadline))
-
-    def _timer(self, arg: tuple[SimNode, float]) -> None:
-        n, deadline = arg
-        if not n.alive or n.timer_at != deadline:
-            return  # a newer timer replaced this one, or the node is gone
-        n.timer_at = None
-        n.engine.handle_timer(self.kernel.now)
-        self._after(n)
-
-    def _after(self, n: SimNode) -> None:
-        """Take what the engine produced: deliveries to the ledger, frames to the air."""
-        engine, now = n.engine, self.kernel.now
-        for d in engine.pop_deliveries():
-            h = d.message.header
-            self.ledger.delivered(now - START_EPOCH, n.address, h.source, h.message_id)
-        for t in engine.pop_transmits():
-            self._transmit(n, t)
-        self._arm(n)
-
-    def _transmit(self, n: SimNode, t: Transmit) -> None:
-        port = self.medium.ports[(n.index, t.interface)]
-        if self.tap is not None:
-            self.tap(self.t, n, port, t.data, "tx")
-        self.medium.send(self.kernel.now, port, t, self.kernel.at, self._arrive)
-
-    def _arrive(self, arrival: Arrival) -> None:
-        if not self.medium.arrives(arrival):
-            return
-        port, data, _ = arrival
-        n = port.node
-        if self.tap is not None:
-            self.tap(self.t, n, port, data, "rx")
-        if n.engine.receive(self.kernel.now, port.name, data):
-            self._after(n)
-
     def _send(self, send: Send) -> None:
         spec, node = send.spec, send.source
         later = next_time(spec, self.t, self.scenario.duration_s)
@@ -173,7 +129,7 @@ class World:
         owed = {r.address for r in send.recipients if r.alive}
         self.ledger.sent(self.t, (node.address, msg_id), spec.kind, node.team, owed)
         self.watch.flow(node, send.destination, spec)
-        self._after(node)
+        self.driver.after(node)
 
     # -- failures ----------------------------------------------------------------------
 
@@ -220,7 +176,7 @@ class World:
         if not n.alive:
             return
         n.engine.announce_departure(self.kernel.now, notice_s)
-        self._after(n)
+        self.driver.after(n)
         self.kernel.at(self.kernel.now + notice_s, self._kill, n)
 
     def _restart(self, n: SimNode) -> None:
@@ -229,7 +185,7 @@ class World:
                               self.kernel.now, old.counter, store=old.custody.store)  # fmt: skip
         n.alive = True
         self.medium.refresh()
-        self._arm(n)
+        self.driver.arm(n)
 
     def _toggle_cut(self, pair: tuple[int, int], step: int, duration_s: float | None) -> None:
         key = (min(pair), max(pair))

@@ -7,6 +7,7 @@ import dataclasses
 import gc
 import json
 import re
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
@@ -16,8 +17,10 @@ from scapy.utils import rdpcap
 
 from tacmesh.node.cli import main
 from tacmesh.protocol.header import decode_header
+from tacmesh.sim import run as run_module
 from tacmesh.sim.build import SimNode
 from tacmesh.sim.collector import RUN_THRESHOLDS, tuned_for_a_run
+from tacmesh.sim.driver import Tap
 from tacmesh.sim.emulate.air import Air
 from tacmesh.sim.emulate.watch import Routes, Watch, Watches
 from tacmesh.sim.failures import Strike
@@ -346,9 +349,14 @@ def test_frames_the_engine_absorbs_need_no_step_and_no_rearm(
         if world.medium.arrives(arrival):
             port, data, _ = arrival
             port.node.engine.receive(world.kernel.now, port.name, data)
-            world._after(port.node)
+            world.driver.after(port.node)
 
-    monkeypatch.setattr(World, "_arrive", always_after)
+    def stepping_world(scenario: Scenario, *, tap: Tap | None = None) -> World:
+        world = World(scenario, tap=tap)
+        world.driver.on_arrival = partial(always_after, world)
+        return world
+
+    monkeypatch.setattr(run_module, "World", stepping_world)
     stepping = without_wall(run_scenario(scenario))
     assert skipping["failures"] and skipping["delivery"]["overall"]["delivered"] > 1000
     assert json.dumps(skipping, sort_keys=True) == json.dumps(stepping, sort_keys=True)
