@@ -25,18 +25,18 @@ COMPILED = (
     "protocol/crypto/keys.py",
     "protocol/crypto/replay.py",
     "protocol/codec.py",
+    "protocol/header.py",
     "protocol/messages.py",
     "sim/driver.py",
     "sim/kernel.py",
     "sim/medium.py",
     "sim/radio/collisions.py",
 )
-"""Every frame sent or received passes through these: the engines, hop protection and
-body codecs, and the simulator's event loop, medium and engine driver. Left out: modules
-mypyc cannot compile as written (``Prefix`` subclasses ``tuple``, ``header.plain`` changes
-an object's class, the radio catalog reads dataclass annotations as strings), and those
-off the per-frame path or that measured no gain (the header codec, tried; the world's
-set-up, traffic and failures)."""
+"""Every frame sent or received passes through these: the engines, the header codec, hop
+protection and body codecs, and the simulator's event loop, medium and engine driver. Left
+out: modules mypyc cannot compile as written (``Prefix`` subclasses ``tuple``, the radio
+catalog reads dataclass annotations as strings), and those off the per-frame path (the
+world's set-up, traffic and failures)."""
 
 packages: list[str] = []
 package_dir: dict[str, str] = {}

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import Any, cast
 
 from tacmesh.protocol.addresses import ALL_HANDS, UNICAST, check_address
 from tacmesh.protocol.errors import FrameError, Reject
@@ -51,9 +50,15 @@ _PROTECTED_TYPES = {
 """Byte 0 without its extension bit -> type, for every header decode_header accepts."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Header:
-    """A decoded frame header. Optional fields are ``None`` when absent from the wire."""
+    """A decoded frame header. Optional fields are ``None`` when absent from the wire.
+
+    A value: nothing changes a header once made (a relay makes a new one, ``relayed``).
+    It is not frozen, and its ``__init__`` is written out, because one is made for every
+    frame sent and received: compiled, mypyc calls this one natively, where a frozen
+    dataclass's generated one runs interpreted, one ``object.__setattr__`` a field, and
+    cost as much as all the rest of decoding."""
 
     type: FrameType
     priority: Priority
@@ -75,6 +80,38 @@ class Header:
     """Set when the sender asks the next hop to take custody (SPEC.md §9)."""
     e2e: bool = False
     """Set when the payload starts with an end-to-end envelope (SPEC.md §7.6)."""
+
+    def __init__(  # noqa: PLR0917 - the wire's field order, positional for speed
+        self,
+        type: FrameType,
+        priority: Priority,
+        hop_limit: int,
+        key_phase: int,
+        transmitter: int,
+        counter: int,
+        destination: int,
+        next_hop: int = ALL_HANDS,
+        origin: int | None = None,
+        msg_id: int | None = None,
+        age_s: int | None = None,
+        lifetime_s: int | None = None,
+        custody: bool = False,
+        e2e: bool = False,
+    ) -> None:
+        self.type = type
+        self.priority = priority
+        self.hop_limit = hop_limit
+        self.key_phase = key_phase
+        self.transmitter = transmitter
+        self.counter = counter
+        self.destination = destination
+        self.next_hop = next_hop
+        self.origin = origin
+        self.msg_id = msg_id
+        self.age_s = age_s
+        self.lifetime_s = lifetime_s
+        self.custody = custody
+        self.e2e = e2e
 
     @property
     def source(self) -> int:
@@ -180,7 +217,7 @@ def decode_header(buf: bytes | memoryview) -> tuple[Header, int]:
         check_address(next_hop, what="next hop", allow_group=False)
     hop_limit, key_phase = (b1 >> 1) & 0x0F, b1 & 1
     if not b0 & 1:
-        header = plain(ftype, priority, hop_limit, key_phase, tx, counter, dst, next_hop)
+        header = Header(ftype, priority, hop_limit, key_phase, tx, counter, dst, next_hop)
         return header, BASE_HEADER_LEN
     extension: dict[str, object] = {}
     pos = _decode_extension(buf, BASE_HEADER_LEN, extension)
@@ -196,41 +233,6 @@ def decode_header(buf: bytes | memoryview) -> tuple[Header, int]:
         **extension,  # type: ignore[arg-type]
     )
     return header, pos
-
-
-def plain(  # noqa: PLR0917 - Header's own field order, positional for speed
-    ftype: FrameType,
-    priority: Priority,
-    hop_limit: int,
-    key_phase: int,
-    transmitter: int,
-    counter: int,
-    destination: int,
-    next_hop: int,
-) -> Header:
-    """A header without extension fields, from values already checked (decoded ones, or a
-    header this node built being given its counter): built several times faster than by
-    ``Header(...)``, for every frame received and sent.
-
-    Building the frozen dataclass sets each of its 14 slots through ``object.__setattr__``,
-    which cost as much as all the rest of decoding. ``_Unfrozen`` has the same slots
-    without the frozen ``__setattr__``: filled in with plain assignments, it then becomes
-    a Header (same layout, so ``__class__`` may change), equal to and as frozen as one
-    built by ``Header(...)``."""
-    h: Any = _Unfrozen()
-    h.type, h.priority, h.hop_limit, h.key_phase = ftype, priority, hop_limit, key_phase
-    h.transmitter, h.counter = transmitter, counter
-    h.destination, h.next_hop = destination, next_hop
-    h.origin = h.msg_id = h.age_s = h.lifetime_s = None
-    h.custody = h.e2e = False
-    h.__class__ = Header
-    return cast(Header, h)
-
-
-class _Unfrozen:
-    """A Header's slots without its frozen ``__setattr__`` (see :func:`plain`)."""
-
-    __slots__ = Header.__slots__
 
 
 def _bad_type(b0: int) -> FrameError:

@@ -32,7 +32,7 @@ from tacmesh.protocol.engine.scheduler import LATEST_VALUE_WINS, Build, Interfac
 from tacmesh.protocol.errors import FrameError
 from tacmesh.protocol.fragment import FRAGMENT_BYTE0, decode_fragment, split
 from tacmesh.protocol.frame_types import DEFAULT_PRIORITY, FrameType
-from tacmesh.protocol.header import BASE_HEADER_LEN, MAX_COUNTER, Header, plain
+from tacmesh.protocol.header import BASE_HEADER_LEN, MAX_COUNTER, Header
 from tacmesh.protocol.messages import Body
 from tacmesh.protocol.pb import control_pb2, messages_pb2
 from tacmesh.protocol.priority import Priority
@@ -335,8 +335,8 @@ class NodeEngine:
     def _queue_control(self, now: float, out: Outgoing) -> None:
         iface = self._iface(out.interface)
         # hop limit 0, key phase 0 (set when sealed), counter 0 (set when it leaves)
-        header = plain(out.type, Priority.CONTROL, 0, 0, self.config.address, 0,
-                       out.next_hop, out.next_hop)  # fmt: skip
+        header = Header(out.type, Priority.CONTROL, 0, 0, self.config.address, 0,
+                        out.next_hop, out.next_hop)  # fmt: skip
         size = BASE_HEADER_LEN + out.body.ByteSize() + iface.tag_len
         build = control_builder(self.codec, iface, header, out.body)
         self.queues[out.interface].push(

@@ -14,7 +14,7 @@ from google.protobuf.message import Message as PbMessage
 from tacmesh.protocol.codec import WireCodec
 from tacmesh.protocol.crypto.hop import Frame
 from tacmesh.protocol.engine.config import InterfaceConfig
-from tacmesh.protocol.header import BASE_HEADER_LEN, Header, plain
+from tacmesh.protocol.header import BASE_HEADER_LEN, Header
 from tacmesh.protocol.messages import Body, encode_body
 
 TakeCounter = Callable[[], int]
@@ -88,25 +88,15 @@ def control_builder(
 
 
 # Headers are built field by field, not with dataclasses.replace: one is built for every
-# frame that leaves, and replace on the frozen Header cost more than all the rest of it.
+# frame that leaves, and replace costs more than all the rest of it.
 
 
 def _on_air(h: Header, counter: int, next_hop: int) -> Header:
     """``h`` with this transmission's counter and next hop."""
-    if (h.origin, h.msg_id, h.age_s, h.lifetime_s, h.custody, h.e2e) == _NO_EXTENSION:
-        # Every control message: header.py's fast construction of a plain header.
-        return plain(
-            h.type, h.priority, h.hop_limit, h.key_phase, h.transmitter, counter, h.destination,
-            next_hop,
-        )  # fmt: skip
     return Header(
         h.type, h.priority, h.hop_limit, h.key_phase, h.transmitter, counter, h.destination,
         next_hop, h.origin, h.msg_id, h.age_s, h.lifetime_s, h.custody, h.e2e,
     )  # fmt: skip
-
-
-_NO_EXTENSION = (None, None, None, None, False, False)
-"""A header's extension fields when it has none (origin, msg_id, age, lifetime, flags)."""
 
 
 def _resent(h: Header, counter: int, next_hop: int, held_s: int) -> Header:
