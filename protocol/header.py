@@ -176,10 +176,13 @@ def encode_header(h: Header) -> bytes:
 
 
 def _check_addresses(h: Header) -> None:
-    """Refuse to encode what a receiver would reject (FrameError is a ValueError)."""
-    check_address(h.transmitter, what="transmitter", allow_group=False)
-    check_address(h.destination, what="destination")
-    if h.next_hop != ALL_HANDS:
+    """Refuse to encode what a receiver would reject (FrameError is a ValueError). As in
+    decode_header, the range tests pass the usual addresses; check_address rules on the rest."""
+    if h.transmitter not in UNICAST:
+        check_address(h.transmitter, what="transmitter", allow_group=False)
+    if h.destination not in UNICAST and h.destination != ALL_HANDS:
+        check_address(h.destination, what="destination")
+    if h.next_hop != ALL_HANDS and h.next_hop not in UNICAST:
         check_address(h.next_hop, what="next hop", allow_group=False)
     if h.origin is not None:
         check_address(h.origin, what="origin", allow_group=False)

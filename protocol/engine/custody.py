@@ -48,6 +48,32 @@ class Held:
     attempts: int = 0
     retry_at: float = float("inf")
 
+    def __init__(  # noqa: PLR0917 - the dataclass's field order; as Transmit's (events.py)
+        self,
+        key: MessageKey,
+        destination: int,
+        priority: Priority,
+        expires_at: float,
+        held_since: float,
+        custody: bool,
+        own: OwnMessage | None = None,
+        frame: Frame | None = None,
+        state: State = State.WAITING,
+        attempts: int = 0,
+        retry_at: float = float("inf"),
+    ) -> None:
+        self.key = key
+        self.destination = destination
+        self.priority = priority
+        self.expires_at = expires_at
+        self.held_since = held_since
+        self.custody = custody
+        self.own = own
+        self.frame = frame
+        self.state = state
+        self.attempts = attempts
+        self.retry_at = retry_at
+
 
 class MessageStore(Protocol):
     """Where held messages live; must survive restarts in a daemon."""

@@ -35,6 +35,20 @@ class OwnMessage:
     expires_at: float
     first_sent: bool = False
 
+    def __init__(  # as engine.events.Transmit's
+        self,
+        header: Header,
+        body: Body,
+        created_at: float,
+        expires_at: float,
+        first_sent: bool = False,
+    ) -> None:
+        self.header = header
+        self.body = body
+        self.created_at = created_at
+        self.expires_at = expires_at
+        self.first_sent = first_sent
+
     @property
     def msg_id(self) -> int:
         return self.header.counter
