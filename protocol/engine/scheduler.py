@@ -25,6 +25,9 @@ from tacmesh.protocol.priority import Priority
 
 LATEST_VALUE_WINS = frozenset({FrameType.POSITION, FrameType.STATUS})
 
+KEPT_QUEUES = 64
+"""Empty per-origin queues a priority class keeps for reuse (a relay hears many origins)."""
+
 Build = Callable[[Callable[[], int], float], bytes]
 """Make the frame when it leaves, given a source of fresh counters and the send time."""
 
@@ -73,7 +76,10 @@ class Queued:
 
 @dataclass(slots=True)
 class _Class:
-    """One priority class: a queue per origin, served in turn."""
+    """One priority class: a queue per origin, served in turn. An origin's queue is kept
+    when it empties: most frames find the queue empty and leave at once, and making and
+    dropping a deque for each cost more than the rest of queueing it; past KEPT_QUEUES
+    origins, an emptied queue goes. ``turn`` holds the origins whose queues are not empty."""
 
     by_origin: dict[int, deque[Queued]] = field(default_factory=dict)
     turn: deque[int] = field(default_factory=deque)
@@ -83,10 +89,12 @@ class _Class:
         return self.count
 
     def push(self, item: Queued) -> None:
-        q = self.by_origin.get(item.origin)
+        origin = item.origin
+        q = self.by_origin.get(origin)
         if q is None:
-            q = self.by_origin[item.origin] = deque()
-            self.turn.append(item.origin)
+            q = self.by_origin[origin] = deque()
+        if not q:
+            self.turn.append(origin)
         q.append(item)
         self.count += 1
 
@@ -96,7 +104,7 @@ class _Class:
         item = q.popleft()
         if q:
             self.turn.append(origin)
-        else:
+        elif len(self.by_origin) > KEPT_QUEUES:
             del self.by_origin[origin]
         self.count -= 1
         return item
@@ -106,11 +114,10 @@ class _Class:
         q.remove(item)
         self.count -= 1
         if not q:
-            del self.by_origin[item.origin]
             self.turn.remove(item.origin)
 
     def oldest(self) -> Queued | None:
-        heads = [q[0] for q in self.by_origin.values()]
+        heads = [q[0] for q in self.by_origin.values() if q]
         return min(heads, key=lambda i: i.queued_at, default=None)
 
 

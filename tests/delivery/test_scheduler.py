@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tacmesh.protocol.engine.config import InterfaceConfig
-from tacmesh.protocol.engine.scheduler import InterfaceQueue, Queued
+from tacmesh.protocol.engine.scheduler import KEPT_QUEUES, InterfaceQueue, Queued, _Class
 from tacmesh.protocol.frame_types import FrameType
 from tacmesh.protocol.priority import Priority
 
@@ -228,3 +228,67 @@ def test_a_report_refused_by_a_full_queue_is_not_the_one_the_next_report_replace
     assert drain(q) == ["sos-a", "sos-b"]
     q.push(item(Priority.POSITION, origin=1, label="pos3", fresh=(1, FrameType.POSITION, 3)))
     assert drain(q) == ["pos3"]
+
+
+class _RoundRobin:
+    """The reference for a priority class: a list per origin, dropped when it empties."""
+
+    def __init__(self) -> None:
+        self.by_origin: dict[int, list[Queued]] = {}
+        self.turn: list[int] = []
+
+    def push(self, it: Queued) -> None:
+        if it.origin not in self.by_origin:
+            self.by_origin[it.origin] = []
+            self.turn.append(it.origin)
+        self.by_origin[it.origin].append(it)
+
+    def pop(self) -> Queued:
+        origin = self.turn.pop(0)
+        it = self.by_origin[origin].pop(0)
+        if self.by_origin[origin]:
+            self.turn.append(origin)
+        else:
+            del self.by_origin[origin]
+        return it
+
+    def remove(self, it: Queued) -> None:
+        self.by_origin[it.origin].remove(it)
+        if not self.by_origin[it.origin]:
+            del self.by_origin[it.origin]
+            self.turn.remove(it.origin)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["push", "push", "pop", "remove"]), st.integers(1, 3 * KEPT_QUEUES)
+        ),
+        max_size=400,
+    )
+)
+def test_a_class_keeps_emptied_queues_and_still_serves_origins_in_turn(
+    steps: list[tuple[str, int]],
+) -> None:
+    """A priority class reuses an origin's emptied queue (and drops it past KEPT_QUEUES
+    origins): what leaves, and in which order, is a plain round robin's, whatever the mix
+    of pushes, pops and removals (a shed frame), over more origins than it keeps."""
+    cls, ref, queued = _Class(), _RoundRobin(), []
+    for n, (op, origin) in enumerate(steps):
+        if op == "push":
+            it = item(Priority.TEXT, origin, label=str(n), at=T0 + n)
+            cls.push(it)
+            ref.push(it)
+            queued.append(it)
+        elif op == "pop" and queued:
+            it = cls.pop()
+            assert it is ref.pop()
+            queued.remove(it)
+        elif op == "remove" and queued:
+            it = queued.pop(origin % len(queued))
+            cls.remove(it)
+            ref.remove(it)
+        assert len(cls) == len(queued) and list(cls.turn) == ref.turn
+        assert len(cls.by_origin) <= max(KEPT_QUEUES + 1, len(ref.by_origin))
+        oldest = cls.oldest()
+        assert oldest is min(queued, key=lambda i: i.queued_at, default=None)
