@@ -24,8 +24,10 @@ COMPILED = (
     "protocol/crypto/hop.py",
     "protocol/crypto/keys.py",
     "protocol/crypto/replay.py",
+    "protocol/bits.py",
     "protocol/codec.py",
     "protocol/header.py",
+    "protocol/heard.py",
     "protocol/messages.py",
     "sim/driver.py",
     "sim/kernel.py",
@@ -33,7 +35,8 @@ COMPILED = (
     "sim/radio/collisions.py",
 )
 """Every frame sent or received passes through these: the engines, the header codec, hop
-protection and body codecs, and the simulator's event loop, medium and engine driver. Left
+protection and body codecs (hellos' heard lists, compact bit layouts), and the simulator's
+event loop, medium and engine driver. Left
 out: modules mypyc cannot compile as written (``Prefix`` subclasses ``tuple``, the radio
 catalog reads dataclass annotations as strings), and those off the per-frame path (the
 world's set-up, traffic and failures)."""

@@ -58,13 +58,15 @@ class Port:
     property, as it is read per frame)."""
     airtimes: dict[int, float] = field(init=False, default_factory=dict)
     """Air time by frame size: the profile's formula, once per size."""
-    keys: tuple[tuple[str, str], tuple[str, str]] = field(init=False)
-    """The (profile, "control" | "data") keys of the medium's byte and air-time tallies."""
+    sent_bytes: list[int] = field(init=False)
+    """Bytes sent: [control, data] (Medium.bytes adds the ports up)."""
+    sent_airtime: list[float] = field(init=False)
+    """Air time spent sending (s): [control, data]."""
 
     def __post_init__(self) -> None:
         self.name = self.radio.interface.name
-        profile = self.radio.profile.name
-        self.keys = ((profile, "control"), (profile, "data"))
+        self.sent_bytes = [0, 0]
+        self.sent_airtime = [0.0, 0.0]
 
 
 @dataclass(slots=True)
@@ -105,9 +107,6 @@ class Medium:
         self.partitions: Counter[str] = Counter()
         self.jams: list[Jam] = []
         self.lost: Counter[str] = Counter()
-        self.bytes: Counter[tuple[str, str]] = Counter()
-        """(profile, "control" | "data") -> bytes sent."""
-        self.airtime: dict[tuple[str, str], float] = {}
         self.frames_sent = 0
         self.frames_received = 0
         self._frame_id = 0
@@ -195,6 +194,31 @@ class Medium:
             for p in ports
         ]
 
+    @property
+    def bytes(self) -> Counter[tuple[str, str]]:
+        """(profile, "control" | "data") -> bytes sent, for each that sent any."""
+        out: Counter[tuple[str, str]] = Counter()
+        for port, kind, key in self._senders():
+            out[key] += port.sent_bytes[kind]
+        return out
+
+    @property
+    def airtime(self) -> dict[tuple[str, str], float]:
+        """(profile, "control" | "data") -> seconds of air time spent sending."""
+        out: dict[tuple[str, str], float] = {}
+        for port, kind, key in self._senders():
+            out[key] = out.get(key, 0.0) + port.sent_airtime[kind]
+        return out
+
+    def _senders(self) -> list[tuple[Port, int, tuple[str, str]]]:
+        """(port, 0 for control or 1 for data, its tally key) for every port that sent."""
+        return [
+            (p, kind, (p.radio.profile.name, name))
+            for p in self.ports.values()
+            for kind, name in enumerate(("control", "data"))
+            if p.sent_bytes[kind]
+        ]
+
     def links_up(self) -> list[tuple[Port, Port, float]]:
         return [
             (a, link[0], link[1])
@@ -222,9 +246,11 @@ class Medium:
         start = max(now, port.busy_until)
         end = start + airtime
         port.busy_until = end
-        key = port.keys[0] if t.priority is Priority.CONTROL else port.keys[1]
-        self.bytes[key] += nbytes
-        self.airtime[key] = self.airtime.get(key, 0.0) + airtime
+        # Tallied per port, added up once at the end (bytes, airtime): a tuple-keyed tally
+        # here cost a tenth of sending.
+        kind = 0 if t.priority is Priority.CONTROL else 1
+        port.sent_bytes[kind] += nbytes
+        port.sent_airtime[kind] += airtime
         self.frames_sent += 1
         if port.tracker is not None:
             port.tracker.transmitting(start, end)

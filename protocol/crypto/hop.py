@@ -77,5 +77,5 @@ def open_frame(
     except InvalidTag:
         raise FrameError(Reject.BAD_TAG, f"from 0x{transmitter:04x}") from None
     if guard is not None:
-        guard.window(transmitter, epoch).accept(counter)
+        guard.window(transmitter, epoch, window).accept(counter)
     return Frame(header, payload)

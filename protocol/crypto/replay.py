@@ -61,9 +61,13 @@ class ReplayGuard:
         """The window if one is held, without creating it or refreshing its age."""
         return self._windows.get((transmitter, epoch))
 
-    def window(self, transmitter: int, epoch: int) -> ReplayWindow:
+    def window(
+        self, transmitter: int, epoch: int, found: ReplayWindow | None = None
+    ) -> ReplayWindow:
+        """The window to accept a verified frame in, made if none is held; ``found``: what
+        :meth:`find` gave for it just before (a second lookup saved, on every frame)."""
         key = (transmitter, epoch)
-        win = self._windows.get(key)
+        win = found if found is not None else self._windows.get(key)
         if win is None:
             win = self._windows[key] = ReplayWindow()
             if len(self._windows) > self.capacity:
