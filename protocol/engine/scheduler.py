@@ -104,8 +104,8 @@ class _Class:
         item = q.popleft()
         if q:
             self.turn.append(origin)
-        elif len(self.by_origin) > KEPT_QUEUES:
-            del self.by_origin[origin]
+        else:
+            self._emptied(origin)
         self.count -= 1
         return item
 
@@ -115,6 +115,12 @@ class _Class:
         self.count -= 1
         if not q:
             self.turn.remove(item.origin)
+            self._emptied(item.origin)
+
+    def _emptied(self, origin: int) -> None:
+        """The origin's queue is empty (and out of turn): kept unless too many are."""
+        if len(self.by_origin) > KEPT_QUEUES:
+            del self.by_origin[origin]
 
     def oldest(self) -> Queued | None:
         heads = [q[0] for q in self.by_origin.values() if q]

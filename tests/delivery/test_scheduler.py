@@ -289,6 +289,25 @@ def test_a_class_keeps_emptied_queues_and_still_serves_origins_in_turn(
             cls.remove(it)
             ref.remove(it)
         assert len(cls) == len(queued) and list(cls.turn) == ref.turn
-        assert len(cls.by_origin) <= max(KEPT_QUEUES + 1, len(ref.by_origin))
+        assert {o for o, q in cls.by_origin.items() if q} == set(ref.by_origin)
+        assert sum(1 for q in cls.by_origin.values() if not q) <= KEPT_QUEUES
         oldest = cls.oldest()
         assert oldest is min(queued, key=lambda i: i.queued_at, default=None)
+
+
+@pytest.mark.parametrize("leave", ["sent", "shed"])
+def test_a_class_of_many_origins_keeps_at_most_kept_queues_empty(leave: str) -> None:
+    """A relay that queued one frame from each of three times KEPT_QUEUES origins holds on
+    to KEPT_QUEUES emptied queues once they left, whether sent (pop) or shed (remove)."""
+    cls = _Class()
+    items = [item(Priority.TEXT, origin) for origin in range(1, 3 * KEPT_QUEUES + 1)]
+    for it in items:
+        cls.push(it)
+    for it in items:
+        if leave == "sent":
+            assert cls.pop() is it
+        else:
+            cls.remove(it)
+    assert len(cls) == 0 and not cls.turn and len(cls.by_origin) == KEPT_QUEUES
+    cls.push(items[0])
+    assert cls.pop() is items[0]
