@@ -36,10 +36,9 @@ COMPILED = (
 )
 """Every frame sent or received passes through these: the engines, the header codec, hop
 protection and body codecs (hellos' heard lists, compact bit layouts), and the simulator's
-event loop, medium and engine driver. Left
-out: modules mypyc cannot compile as written (``Prefix`` subclasses ``tuple``, the radio
-catalog reads dataclass annotations as strings), and those off the per-frame path (the
-world's set-up, traffic and failures)."""
+event loop, medium and engine driver. Left out: modules mypyc cannot compile as written
+(``Prefix`` subclasses ``tuple``, the radio catalog reads dataclass annotations as
+strings), and those off the per-frame path (the world's set-up, traffic and failures)."""
 
 packages: list[str] = []
 package_dir: dict[str, str] = {}

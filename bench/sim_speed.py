@@ -10,8 +10,9 @@ examples/operation-1000.toml (every responder reporting position every 30 s and 
 every 60 s, real crypto on every frame; goal >= 20). The operation runs for its hour or
 until the wall budget is spent, whichever comes first; the factor is over what was simulated.
 
-It first prints ``core``: ``pure Python``, or ``compiled (mypyc)`` where the engines and
-the simulator's kernel and medium were installed compiled (README, "The compiled core"),
+It first prints ``core``: ``pure Python``, or ``compiled (mypyc)`` where the compiled core
+(the engines, codecs and the simulator's per-frame path) was installed (README, "The
+compiled core"),
 and ``python``: the interpreter's version, where it lives and whether it runs off a shared
 libpython. Compare figures of the same core and interpreter: this machine's pyenv CPython
 (built without profile-guided and link-time optimisation, against a shared libpython) ran
