@@ -107,11 +107,19 @@ class WireCodec:
             raise
 
     def forward(
-        self, frame: Frame, *, counter: int, next_hop: int, tag_len: int, held_s: int = 0
+        self,
+        frame: Frame,
+        *,
+        counter: int,
+        next_hop: int,
+        tag_len: int,
+        held_s: int = 0,
+        hop_limit: int | None = None,
     ) -> bytes:
         """Re-protect a frame for the next hop; the payload (and any envelope) is unchanged.
-        ``held_s``: whole seconds this node held the message, added to its age."""
-        header = frame.header.relayed(self.address, counter, next_hop, held_s)
+        ``held_s``: whole seconds this node held the message, added to its age;
+        ``hop_limit``: see :meth:`Header.relayed`."""
+        header = frame.header.relayed(self.address, counter, next_hop, held_s, hop_limit)
         return seal(header, frame.payload, self.keyring, tag_len)
 
     def receive(self, data: bytes, *, tag_len: int, now: float, max_len: int = 65535) -> Received:

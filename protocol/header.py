@@ -122,18 +122,31 @@ class Header:
     def message_id(self) -> int:
         return self.counter if self.msg_id is None else self.msg_id
 
-    def relayed(self, transmitter: int, counter: int, next_hop: int, held_s: int = 0) -> Header:
+    def relayed(
+        self,
+        transmitter: int,
+        counter: int,
+        next_hop: int,
+        held_s: int = 0,
+        hop_limit: int | None = None,
+    ) -> Header:
         """This header as a relay sends it on: origin and message id made explicit, and
-        the ``held_s`` seconds the relay kept the message added to its age (§4.3.7)."""
-        if self.hop_limit == 0:
-            raise ValueError("a frame received with hop limit 0 is not forwarded (SPEC.md §4.3.3)")
+        the ``held_s`` seconds the relay kept the message added to its age (§4.3.7).
+        ``hop_limit``: a custodian's retry sets its own (SPEC.md §9.3.1); otherwise one
+        less than received."""
+        if hop_limit is None:
+            if self.hop_limit == 0:
+                raise ValueError(
+                    "a frame received with hop limit 0 is not forwarded (SPEC.md §4.3.3)"
+                )
+            hop_limit = self.hop_limit - 1
         age = (self.age_s or 0) + held_s
         # Built field by field, not with dataclasses.replace: this runs for every frame a
         # relay forwards, and replace costs as much as the rest of it.
         return Header(
             self.type,
             self.priority,
-            self.hop_limit - 1,
+            hop_limit,
             self.key_phase,
             transmitter,
             counter,

@@ -354,6 +354,9 @@ class NodeEngine:
         local = h.destination == self.config.address
         if not self.seen.check_and_add(key, now, _lifetime(h)):
             if take_custody and not local and not self.custody.holds(key):
+                if h.hop_limit == 0:  # spent going round a loop: its sender keeps it (§9.3.1)
+                    self.counters["hop_limit_reached"] += 1
+                    return
                 # It comes back after a reroute (we passed it on before, or originated it):
                 # custody must be taken again, or no node would hold it any more.
                 self.counters["custody_returned"] += 1
@@ -527,7 +530,12 @@ class NodeEngine:
             size, origin = held.own.size(iface), self.config.address
         else:
             assert held.frame is not None
-            inner = relay_builder(self.codec, iface, held.frame, next_hop, held.held_since)
+            # A retry is this custodian's own attempt, with its own hop limit (§9.3.1); so
+            # is a frame held at hop limit 0, which only a store of an older version holds.
+            own_attempt = held.attempts > 0 or held.frame.header.hop_limit == 0
+            hop_limit = self.config.hop_limit if own_attempt else None
+            inner = relay_builder(self.codec, iface, held.frame, next_hop, held.held_since,
+                                  hop_limit=hop_limit)  # fmt: skip
             size = BASE_HEADER_LEN + 8 + len(held.frame.payload) + iface.tag_len
             origin = held.frame.header.source
 

@@ -78,8 +78,16 @@ class OwnMessage:
 
 
 def relay_builder(
-    codec: WireCodec, iface: InterfaceConfig, frame: Frame, next_hop: int, received_at: float
+    codec: WireCodec,
+    iface: InterfaceConfig,
+    frame: Frame,
+    next_hop: int,
+    received_at: float,
+    *,
+    hop_limit: int | None = None,
 ) -> Callable[[TakeCounter, float], bytes]:
+    """``hop_limit``: a custodian's retry sets its own (SPEC.md §9.3.1)."""
+
     def build(take: TakeCounter, now: float) -> bytes:
         return codec.forward(
             frame,
@@ -87,6 +95,7 @@ def relay_builder(
             next_hop=next_hop,
             tag_len=iface.tag_len,
             held_s=int(now - received_at),
+            hop_limit=hop_limit,
         )
 
     return build

@@ -77,3 +77,25 @@ def test_the_age_of_a_held_message_travels_with_it() -> None:
     (got,) = [r for r in net.received if r.node == C]
     sent_age = got.delivery.message.header.age_s
     assert sent_age is not None and 40 <= sent_age <= got.at - net.mission.start
+
+
+def test_a_message_that_spent_its_hop_limit_in_a_loop_is_still_delivered_once() -> None:
+    """A transient loop (SPEC.md §8.2.2.1) sends a custody message round and round, each
+    node taking it back (§9.3), until its hop limit is spent. No node may take custody of
+    it then (it could never pass it on); the last custodian keeps it and, once the loop
+    is gone, retries with its own hop limit (§9.3.1), so it arrives, once."""
+    net = line()
+    routes = net.engines[B].control.routing
+    to_c = routes.lookup(C)
+    assert to_c is not None and to_c.via == ("c", C)
+    to_c.via = ("a", A)  # B's stale route: back through A, whose route is through B
+    net.send(A, C, FrameType.TEXT, messages_pb2.Text(body="round"))
+    net.run_for(0.5)  # 8 hops of 2 ms: the hop limit is spent long before
+    spent = sum(net.engines[n].counters["hop_limit_reached"] for n in (A, B))
+    assert spent == 1
+    assert net.engines[A].counters["custody_returned"] >= 3
+    assert texts_at(net, C) == []
+    to_c.via = ("c", C)  # the next update would mend it; mended at once here
+    net.run_for(30)
+    assert texts_at(net, C) == ["round"]
+    assert len(net.engines[A].custody) == 0 and len(net.engines[B].custody) == 0

@@ -14,8 +14,10 @@ from engine.topologies import (
     TEAMS,
     Flow,
     Topology,
+    deliveries,
     grid,
     line,
+    position,
     ring,
     route,
     team_members,
@@ -120,7 +122,8 @@ def test_message_sent_before_any_route_is_held_then_delivered_once() -> None:
 
 def test_unicast_hop_limit() -> None:
     """A frame received with hop limit 0 is delivered but not forwarded: a hop limit of h
-    reaches h + 1 hops."""
+    reaches h + 1 hops. A custody message that falls short is not lost: its last custodian
+    retries after its custody timeout (2 s) with its own hop limit (SPEC.md §9.3.1)."""
     src, dst = 0x0101, 0x0105  # 4 hops apart
     net = settled(line(5), hop_limit=3)
     msg_id = net.send(src, dst, FrameType.TEXT, text("4 hops"))
@@ -131,6 +134,17 @@ def test_unicast_hop_limit() -> None:
     msg_id = net.send(src, dst, FrameType.TEXT, text("4 hops"))
     net.run_for(1.0)
     assert who_delivered(net, src, msg_id) == {}
+    assert net.engines[0x0104].counters["hop_limit_reached"] == 1
+    assert net.engines[0x0104].counters["custody_taken"] == 0
+    net.run_for(10.0)
+    assert who_delivered(net, src, msg_id) == {dst: 1}
+    assert net.engines[0x0104].counters["custody_returned"] == 1  # taken on the retry
+    assert all(len(e.custody) == 0 for e in net.engines.values())
+
+    net = settled(line(5), hop_limit=2)  # without custody, nothing retries
+    net.send(src, dst, FrameType.POSITION, position(1))
+    net.run_for(10.0)
+    assert deliveries(net, dst) == []
     assert net.engines[0x0104].counters["hop_limit_reached"] == 1
 
 

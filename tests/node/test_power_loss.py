@@ -73,9 +73,6 @@ def test_acknowledged_messages_survive_sigkill_exactly_once(tmp_path: Path) -> N
             if set(delivered) != set(sent):  # say where the missing ones are
                 for d in nodes.values():
                     print(d.name, d.ask("status")["status"], d.ask("routes")["routes"])
-            if set(delivered) != set(sent):  # say where the missing ones are
-                for d in nodes.values():
-                    print(d.name, d.ask("status")["status"], d.ask("routes")["routes"])
     finally:
         fleet.close()
     counts = Counter(delivered)
