@@ -8,8 +8,6 @@ arrive nearly in order and 64 absorbs the reordering between its interfaces.
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 from tacmesh.protocol.errors import FrameError, Reject
 
 WINDOW = 64
@@ -18,12 +16,18 @@ _BITS = (1 << WINDOW) - 1
 
 
 class ReplayWindow:
-    __slots__ = ("bitmap", "highest")
+    __slots__ = ("bitmap", "changed", "heard", "highest", "key")
 
-    def __init__(self) -> None:
+    def __init__(self, key: tuple[int, int] = (0, 0)) -> None:
         self.highest = -1
         self.bitmap = 0
         """Bit i set: counter ``highest - i`` has been accepted."""
+        self.key = key
+        """(transmitter, epoch): where its guard files it."""
+        self.heard = 0
+        """When its guard last accepted a frame in it, in the guard's own count."""
+        self.changed = False
+        """Moved since its guard's last ``take_changed``."""
 
     def check(self, counter: int) -> None:
         if counter > self.highest:
@@ -50,12 +54,18 @@ class ReplayGuard:
     """Windows for every transmitter heard, least recently heard evicted past ``capacity``.
 
     Only direct neighbours are tracked (protection is per hop), so the bound is generous.
+    Recency is a count stamped on the window, not an order kept in the table: every frame
+    received refreshes it, and moving an entry to the end of an ordered table cost a tenth
+    of opening a frame. Eviction, which needs more authenticated transmitters than the
+    bound, scans for the oldest stamp instead.
     """
 
     def __init__(self, capacity: int = MAX_TRACKED) -> None:
         self.capacity = capacity
-        self._windows: OrderedDict[tuple[int, int], ReplayWindow] = OrderedDict()
-        self._changed: set[tuple[int, int]] = set()
+        self._windows: dict[tuple[int, int], ReplayWindow] = {}
+        self._changed: list[ReplayWindow] = []
+        """Windows moved since the last ``take_changed``, each once (its ``changed``)."""
+        self._heard = 0
 
     def find(self, transmitter: int, epoch: int) -> ReplayWindow | None:
         """The window if one is held, without creating it or refreshing its age."""
@@ -66,28 +76,46 @@ class ReplayGuard:
     ) -> ReplayWindow:
         """The window to accept a verified frame in, made if none is held; ``found``: what
         :meth:`find` gave for it just before (a second lookup saved, on every frame)."""
-        key = (transmitter, epoch)
-        win = found if found is not None else self._windows.get(key)
+        win = found if found is not None else self._windows.get((transmitter, epoch))
+        self._heard += 1
         if win is None:
-            win = self._windows[key] = ReplayWindow()
+            key = (transmitter, epoch)
+            win = self._windows[key] = ReplayWindow(key)
+            win.heard = self._heard  # before eviction, which must not pick the newcomer
             if len(self._windows) > self.capacity:
-                self._windows.popitem(last=False)
+                self._evict()
         else:
-            self._windows.move_to_end(key)
-        self._changed.add(key)  # window() is called only to accept a verified frame
+            win.heard = self._heard
+        if not win.changed:  # window() is called only to accept a verified frame
+            win.changed = True
+            self._changed.append(win)
         return win
+
+    def _evict(self) -> None:
+        oldest = min(self._windows.values(), key=_heard)
+        del self._windows[oldest.key]
 
     def take_changed(self) -> dict[tuple[int, int], tuple[int, int]]:
         """Windows moved since the last call, as :meth:`snapshot` gives them: a daemon
         persists these with each commit, so a restart never reopens an accepted counter."""
-        changed, self._changed = self._changed, set()
-        return {k: (w.highest, w.bitmap) for k in changed if (w := self._windows.get(k))}
+        changed, self._changed = self._changed, []
+        out = {}
+        for w in changed:
+            w.changed = False
+            if self._windows.get(w.key) is w:  # not evicted since
+                out[w.key] = (w.highest, w.bitmap)
+        return out
 
     def snapshot(self) -> dict[tuple[int, int], tuple[int, int]]:
-        """(transmitter, epoch) -> (highest, bitmap), for the durable store."""
-        return {k: (w.highest, w.bitmap) for k, w in self._windows.items()}
+        """(transmitter, epoch) -> (highest, bitmap), least recently heard first (the
+        order :meth:`restore` needs to keep recency)."""
+        return {w.key: (w.highest, w.bitmap) for w in sorted(self._windows.values(), key=_heard)}
 
     def restore(self, state: dict[tuple[int, int], tuple[int, int]]) -> None:
         for key, (highest, bitmap) in state.items():
             win = self.window(*key)
             win.highest, win.bitmap = highest, bitmap
+
+
+def _heard(w: ReplayWindow) -> int:
+    return w.heard
