@@ -357,8 +357,9 @@ class NodeEngine:
                 if h.hop_limit == 0:  # spent going round a loop: its sender keeps it (§9.3.1)
                     self.counters["hop_limit_reached"] += 1
                     return
-                # It comes back after a reroute (we passed it on before, or originated it):
-                # custody must be taken again, or no node would hold it any more.
+                # It comes back after a reroute (we passed it on before, or originated it),
+                # or is retried after we saw it with its hop limit spent: custody must be
+                # taken now, or no node would hold it (§9.1).
                 self.counters["custody_returned"] += 1
                 self._accept_custody(now, interface, frame)
                 return
