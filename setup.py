@@ -32,17 +32,19 @@ COMPILED = (
     "sim/driver.py",
     "sim/kernel.py",
     "sim/medium.py",
+    "sim/radio/budget.py",
     "sim/radio/collisions.py",
     "sim/radio/lora.py",
     "sim/radio/propagation.py",
 )
 """Every frame sent or received passes through these: the engines, the header codec, hop
 protection and body codecs (hellos' heard lists, compact bit layouts), and the simulator's
-event loop, medium and engine driver, and the radio formulas that the link refresh works
-out for every pair in range every few seconds. Left out: modules mypyc cannot compile as
-written (``Prefix`` subclasses ``tuple``; the radio catalog reads ``RadioProfile``'s
-annotations, which mypyc replaces by ``type`` where they are not a plain class), and those
-off the per-frame path (the world's set-up, traffic and failures)."""
+event loop, medium and engine driver, and the link budget and radio formulas that the
+link refresh works out for every pair in range every few seconds. Left out: modules mypyc
+cannot compile as written (``Prefix`` subclasses ``tuple``; the radio catalog reads
+``RadioProfile``'s annotations, which mypyc replaces by ``type`` where they are not a plain
+class: hence ``sim/radio/budget.py``), and those off the per-frame path (the world's
+set-up, traffic and failures)."""
 
 packages: list[str] = []
 package_dir: dict[str, str] = {}

@@ -30,6 +30,7 @@ from tacmesh.protocol.engine.events import Transmit
 from tacmesh.protocol.priority import Priority
 from tacmesh.sim.build import Radio, SimNode
 from tacmesh.sim.radio import CollisionTracker, shadowing_db
+from tacmesh.sim.radio.budget import LinkBudget
 from tacmesh.sim.scenario.model import FailureSpec
 
 Arrival = tuple["Port", bytes, int]
@@ -62,9 +63,15 @@ class Port:
     """Bytes sent: [control, data] (Medium.bytes adds the ports up)."""
     sent_airtime: list[float] = field(init=False)
     """Air time spent sending (s): [control, data]."""
+    budget: LinkBudget = field(init=False)
+    """The profile's link formulas (read per pair at every link refresh)."""
+    terminal: bool = field(init=False)
+    """Not a hub on a point-to-multipoint channel: it hears hubs only."""
 
     def __post_init__(self) -> None:
         self.name = self.radio.interface.name
+        self.budget = self.radio.profile.budget
+        self.terminal = self.radio.profile.point_to_multipoint and not self.hub
         self.sent_bytes = [0, 0]
         self.sent_airtime = [0.0, 0.0]
 
@@ -157,23 +164,23 @@ class Medium:
         an, bn = a.node, b.node
         if not (an.alive and bn.alive) or an is bn:
             return None
-        profile = a.radio.profile
-        if profile.point_to_multipoint and not (a.hub or b.hub):
+        if a.terminal and not b.hub:
             return None  # two terminals, each aimed at a relay
+        budget = a.budget
         (ax, ay, az), (bx, by, bz) = an.position, bn.position
         d = math.hypot(ax - bx, ay - by, az - bz)
-        loss = profile.path_loss_db(d, az, bz)
-        if not profile.reachable(d, loss):
+        loss = budget.path_loss_db(d, az, bz)
+        if not budget.reachable(d, loss):
             return None
-        a_addr, b_addr, sigma = an.address, bn.address, profile.shadowing_db
+        a_addr, b_addr, sigma = an.address, bn.address, budget.shadowing_db
         key = (a_addr, b_addr, sigma) if a_addr < b_addr else (b_addr, a_addr, sigma)
         shadow = self._shadows.get(key)  # _shadow without a call: most pairs are known
         if shadow is None:
             shadow = self._shadow(a_addr, b_addr, sigma)
-        q = profile.delivery_at(d, loss, shadow)
+        q = budget.delivery_at(d, loss, shadow)
         if q < MIN_QUALITY:
             return None
-        return q, profile.propagation_delay_s(d), profile.power_at(loss, shadow)
+        return q, budget.propagation_delay_s(d), budget.power_at(loss, shadow)
 
     def _shadow(self, a: int, b: int, sigma_db: float) -> float:
         key = (a, b, sigma_db) if a < b else (b, a, sigma_db)  # the pair is unordered

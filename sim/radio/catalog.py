@@ -19,9 +19,11 @@ from typing import Any
 from tacmesh.sim.radio import lora
 from tacmesh.sim.radio.profile import LORA_FIELDS, ProfileError, RadioProfile, check_modem
 
-_FIELD_TYPES = {f.name: str(f.type) for f in fields(RadioProfile)}
+_FIELDS = tuple(f for f in fields(RadioProfile) if f.init)
+"""What a table may give: not what the profile works out itself (its ``budget``)."""
+_FIELD_TYPES = {f.name: str(f.type) for f in _FIELDS}
 """Annotations as written (``from __future__ import annotations`` keeps them strings)."""
-_REQUIRED = tuple(f.name for f in fields(RadioProfile) if f.default is MISSING)
+_REQUIRED = tuple(f.name for f in _FIELDS if f.default is MISSING)
 MODEL_FIELDS = {
     "log_distance": ("ref_distance_m", "ref_loss_db", "exponent", "shadowing_db", "fade_db"),
     "range": ("range_m", "ramp_m"),
@@ -105,7 +107,7 @@ def _inherit(
         hint = f'; did you mean "{close[0]}"?' if close else ""
         listing = ", ".join(known)
         raise ProfileError(f'radio "{name}": unknown base "{base}"{hint} (profiles: {listing})')
-    merged: dict[str, Any] = {f.name: getattr(parent, f.name) for f in fields(parent)}
+    merged: dict[str, Any] = {f.name: getattr(parent, f.name) for f in _FIELDS}
     merged.update(values)
     sf, bw = merged["spreading_factor"], merged["bandwidth_hz"]
     moved = (sf, bw) != (parent.spreading_factor, parent.bandwidth_hz)

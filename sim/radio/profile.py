@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tacmesh.protocol.crypto.suite import TAG_LENGTHS
 from tacmesh.protocol.engine.config import HEARD_EVERY_IP, HEARD_EVERY_NARROWBAND, InterfaceConfig
-from tacmesh.sim.radio import lora, propagation
+from tacmesh.sim.radio import lora
+from tacmesh.sim.radio.budget import LinkBudget
 
 KINDS = ("lora", "wifi", "lte", "air", "satellite")
 MODELS = ("log_distance", "range", "air_to_ground")
@@ -117,9 +118,26 @@ class RadioProfile:
     whose directional antenna is aimed at a hub: two terminals never hear each other,
     however close (``HUB_ROLES`` in ``sim/medium.py``). ``antenna_gain_db`` is the gain of
     a hub and a terminal aimed at it."""
+    budget: LinkBudget = field(init=False, repr=False, compare=False)
+    """The link formulas, with the fields they need (``budget.py``, compiled): made from
+    the fields above, never given."""
 
     def __post_init__(self) -> None:
         _check_values(self)
+        budget = LinkBudget(
+            self.model,
+            self.tx_power_dbm,
+            self.antenna_gain_db,
+            self.sensitivity_dbm,
+            self.frequency_hz,
+            self.base_delay_s,
+            (self.ref_distance_m, self.ref_loss_db, self.exponent),
+            self.shadowing_db,
+            self.fade_db,
+            (self.range_m, self.ramp_m),
+            (self.los_a, self.los_b, self.eta_los_db, self.eta_nlos_db),
+        )
+        object.__setattr__(self, "budget", budget)  # frozen: set once, here
 
     @property
     def ldro(self) -> bool:
@@ -144,20 +162,7 @@ class RadioProfile:
 
     def path_loss_db(self, distance_m: float, alt_a_m: float, alt_b_m: float) -> float:
         """Median loss (no shadowing); inf beyond the radio horizon of ``air_to_ground``."""
-        if self.model == "log_distance":
-            return propagation.log_distance_loss_db(
-                distance_m, self.ref_distance_m, self.ref_loss_db, self.exponent
-            )
-        if self.model == "air_to_ground":
-            ground = propagation.ground_m(distance_m, alt_a_m, alt_b_m)
-            if ground > propagation.radio_horizon_m(alt_a_m, alt_b_m):
-                return math.inf
-            los = (self.los_a, self.los_b, self.eta_los_db, self.eta_nlos_db)
-            return propagation.air_to_ground_loss_db(
-                distance_m, alt_a_m, alt_b_m, self.frequency_hz, los
-            )
-        # range: nominal free-space power only (delivery goes by distance)
-        return propagation.free_space_loss_db(distance_m, self.frequency_hz)
+        return self.budget.path_loss_db(distance_m, alt_a_m, alt_b_m)
 
     def rx_power_dbm(
         self, distance_m: float, alt_a_m: float, alt_b_m: float, shadow_db: float
@@ -168,8 +173,6 @@ class RadioProfile:
         self, distance_m: float, alt_a_m: float, alt_b_m: float, shadow_db: float
     ) -> float:
         """Chance that one frame is received (0..1), before collisions."""
-        if self.model == "range":
-            return propagation.range_ramp(distance_m, self.range_m, self.ramp_m)
         return self.delivery_at(
             distance_m, self.path_loss_db(distance_m, alt_a_m, alt_b_m), shadow_db
         )
@@ -179,22 +182,18 @@ class RadioProfile:
         ``shadowing_db`` can return (-3 sigma: its draws are truncated there)."""
         return self.reachable(distance_m, self.path_loss_db(distance_m, alt_a_m, alt_b_m))
 
-    # The same three, given the median path loss: the simulator's link refresh asks all
-    # three of every pair in range, and the loss is most of their cost.
+    # The same, given the median path loss (what the medium's link refresh asks, of the
+    # budget itself).
 
     def power_at(self, loss_db: float, shadow_db: float) -> float:
         """Received power (dBm) for a median path loss and the pair's shadowing."""
-        return self.tx_power_dbm + self.antenna_gain_db - (loss_db + shadow_db)
+        return self.budget.power_at(loss_db, shadow_db)
 
     def delivery_at(self, distance_m: float, loss_db: float, shadow_db: float) -> float:
-        if self.model == "range":
-            return propagation.range_ramp(distance_m, self.range_m, self.ramp_m)
-        margin = self.power_at(loss_db, shadow_db) - self.sensitivity_dbm
-        return propagation.soft_edge(margin, self.fade_db)
+        return self.budget.delivery_at(distance_m, loss_db, shadow_db)
 
     def reachable(self, distance_m: float, loss_db: float) -> bool:
-        best = -propagation.SHADOWING_TRUNCATION * self.shadowing_db
-        return self.delivery_at(distance_m, loss_db, best) > 0.0
+        return self.budget.reachable(distance_m, loss_db)
 
     def reach_m(
         self, alt_a_m: float, alt_b_m: float, probability: float = 0.5, shadow_db: float = 0.0
@@ -218,7 +217,7 @@ class RadioProfile:
         return low
 
     def propagation_delay_s(self, distance_m: float) -> float:
-        return propagation.propagation_delay_s(distance_m) + self.base_delay_s
+        return self.budget.propagation_delay_s(distance_m)
 
     def interface_config(self, name: str) -> InterfaceConfig:
         """The engine's view of this radio on an interface called ``name``.
@@ -309,8 +308,8 @@ def _check_values(p: RadioProfile) -> None:
         ("access_jitter_s", p.access_jitter_s >= 0, "zero or positive"),
         ("frame_overhead_s", p.frame_overhead_s >= 0, "0 or more"),
     )
-    for field, ok, must in rules:
-        _require(p.name, field, getattr(p, field), ok, must)
+    for name, ok, must in rules:
+        _require(p.name, name, getattr(p, name), ok, must)
     if p.kind == "lora":
         check_modem(p.name, {f: getattr(p, f) for f in LORA_FIELDS})
         rate = lora.bitrate_bps(p.spreading_factor, p.bandwidth_hz, p.coding_rate, p.ldro)
