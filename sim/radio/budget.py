@@ -47,6 +47,23 @@ class LinkBudget:
         self.los = los
         """``air_to_ground``: Al-Hourani a, b, eta LoS, eta NLoS."""
 
+    def __reduce__(self) -> tuple[type[LinkBudget], tuple[object, ...]]:
+        """Pickled by its arguments: compiled, it has no default reconstruction, and
+        profiles travel to a sweep's worker processes."""
+        return LinkBudget, (
+            self.model,
+            self.tx_power_dbm,
+            self.antenna_gain_db,
+            self.sensitivity_dbm,
+            self.frequency_hz,
+            self.base_delay_s,
+            (self.ref_distance_m, self.ref_loss_db, self.exponent),
+            self.shadowing_db,
+            self.fade_db,
+            (self.range_m, self.ramp_m),
+            self.los,
+        )
+
     def path_loss_db(self, distance_m: float, alt_a_m: float, alt_b_m: float) -> float:
         """Median loss (no shadowing); inf beyond the radio horizon of ``air_to_ground``."""
         if self.model == "log_distance":

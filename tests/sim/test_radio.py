@@ -8,8 +8,10 @@ to the 0.1 ms it shows (41.2 ms, 102.7 ms, 991.2 ms).
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
+import pickle
 
 import pytest
 from hypothesis import given
@@ -256,3 +258,18 @@ def test_unknown_base_and_duplicates() -> None:
     assert chained["b"].tx_power_dbm == 20.0
     replaced = load_profiles([{"name": "lora", "base": "lora", "tx_power_dbm": 27}])
     assert replaced["lora"].tx_power_dbm == 27.0
+
+
+@pytest.mark.parametrize("name", sorted(PROFILES))
+def test_profiles_survive_pickling_and_copying(name: str) -> None:
+    """A sweep sends profiles to worker processes; the link budget (compiled in CI's second
+    stage, where a native class has no default reconstruction) must come along."""
+    profile = PROFILES[name]
+    for twin in (pickle.loads(pickle.dumps(profile)), copy.deepcopy(profile)):
+        assert twin == profile
+        for d in (10.0, 800.0, 5000.0):
+            assert twin.path_loss_db(d, 2.0, 120.0) == profile.path_loss_db(d, 2.0, 120.0)
+            assert twin.delivery_probability(d, 2.0, 120.0, 1.5) == (
+                profile.delivery_probability(d, 2.0, 120.0, 1.5)
+            )
+        assert twin.propagation_delay_s(900.0) == profile.propagation_delay_s(900.0)
