@@ -32,6 +32,10 @@ class LinkBudget:
         range_ramp: tuple[float, float],
         los: tuple[float, float, float, float],
     ) -> None:
+        self._given: tuple[object, ...] = (model, tx_power_dbm, antenna_gain_db,
+            sensitivity_dbm, frequency_hz, base_delay_s, log_distance, shadowing_db, fade_db,
+            range_ramp, los)  # fmt: skip
+        """The arguments, as given: what ``__reduce__`` hands back."""
         self.model = model
         self.tx_power_dbm = tx_power_dbm
         self.antenna_gain_db = antenna_gain_db
@@ -50,19 +54,7 @@ class LinkBudget:
     def __reduce__(self) -> tuple[type[LinkBudget], tuple[object, ...]]:
         """Pickled by its arguments: compiled, it has no default reconstruction, and
         profiles travel to a sweep's worker processes."""
-        return LinkBudget, (
-            self.model,
-            self.tx_power_dbm,
-            self.antenna_gain_db,
-            self.sensitivity_dbm,
-            self.frequency_hz,
-            self.base_delay_s,
-            (self.ref_distance_m, self.ref_loss_db, self.exponent),
-            self.shadowing_db,
-            self.fade_db,
-            (self.range_m, self.ramp_m),
-            self.los,
-        )
+        return LinkBudget, self._given
 
     def path_loss_db(self, distance_m: float, alt_a_m: float, alt_b_m: float) -> float:
         """Median loss (no shadowing); inf beyond the radio horizon of ``air_to_ground``."""
